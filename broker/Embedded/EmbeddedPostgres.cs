@@ -1,0 +1,187 @@
+using System.Runtime.Versioning;
+using System.Text.RegularExpressions;
+using EventStream.Broker.Storage;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace EventStream.Broker.Embedded;
+
+/// <summary>
+/// A PostgreSQL server the broker runs from the machine's installed binaries, in a data
+/// directory of its own, on a loopback port. <see cref="StartAsync"/> starts it;
+/// <see cref="DisposeAsync"/> stops it.
+/// </summary>
+/// <remarks>
+/// The data directory stays locked while the instance lives. A server found running on it at
+/// start was left by a broker that died (pg_ctl daemonizes it), so it is stopped and started
+/// again with the current settings.
+/// </remarks>
+public sealed partial class EmbeddedPostgres : IAsyncDisposable
+{
+    /// <summary>Superuser initdb creates; the broker connects as it.</summary>
+    public const string Username = "eventstream";
+
+    private const int StartAttempts = 3;
+
+    private readonly PostgresCommands _commands;
+    private readonly FileStream _lock;
+    private readonly ILogger _logger;
+    private int _disposed;
+
+    private EmbeddedPostgres(PostgresCommands commands, FileStream directoryLock, ILogger logger, int port, string connectionString)
+    {
+        _commands = commands;
+        _lock = directoryLock;
+        _logger = logger;
+        Port = port;
+        ConnectionString = connectionString;
+    }
+
+    /// <summary>Npgsql connection string to the broker's database, password included.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>The loopback TCP port the server listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>The data directory in use.</summary>
+    public string DataDirectory => _commands.Layout.Root;
+
+    /// <summary>
+    /// Finds the binaries, creates the cluster on first use, starts the server and creates the
+    /// database. Throws <see cref="EmbeddedPostgresException"/> saying what to do when it cannot.
+    /// </summary>
+    [UnsupportedOSPlatform("windows")]
+    public static async Task<EmbeddedPostgres> StartAsync(EmbeddedPostgresOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        Validate(options);
+
+        var clusterMajorVersion = DataDirectoryLayout.ReadClusterMajorVersion(options.DataDirectory);
+        var binaries = await PostgresBinaries.LocateAsync(options.BinDirectory, clusterMajorVersion, cancellationToken);
+        EmbeddedPostgresLog.BinariesFound(logger, binaries.MajorVersion, binaries.BinDirectory, binaries.HasPgCron);
+
+        var layout = DataDirectoryLayout.Create(options.DataDirectory);
+        var directoryLock = DataDirectoryLock.Acquire(layout);
+        try
+        {
+            ServerAccount? account = null;
+            if (UnixUser.IsRoot)
+            {
+                EmbeddedPostgresLog.RunningAsAccount(logger, options.OsUser);
+                account = await ServerAccount.PrepareAsync(options.OsUser, layout, options.Timeout, cancellationToken);
+            }
+
+            var commands = new PostgresCommands(binaries, layout, account, options.Timeout);
+            var password = PasswordFile.ReadOrCreate(layout);
+            if (account is not null)
+            {
+                await account.GiveAsync([layout.Root, layout.PasswordFile], recursive: false, cancellationToken);
+            }
+
+            if (!layout.ClusterExists)
+            {
+                await InitializeClusterAsync(commands, logger, cancellationToken);
+            }
+
+            layout.EnsureSettingsIncluded();
+            if (await commands.IsServerRunningAsync(cancellationToken))
+            {
+                EmbeddedPostgresLog.StoppingOrphan(logger, layout.Cluster);
+                await StopOrphanAsync(commands, cancellationToken);
+            }
+
+            var port = await StartServerAsync(options, commands, account, binaries.HasPgCron, logger, cancellationToken);
+            layout.WriteLastPort(port);
+
+            var instance = new EmbeddedPostgres(commands, directoryLock, logger, port, BuildConnectionString(port, password, options.Database));
+            try
+            {
+                await instance.CreateDatabaseAsync(options, password, cancellationToken);
+            }
+            catch
+            {
+                await instance.DisposeAsync();
+                throw;
+            }
+
+            EmbeddedPostgresLog.Ready(logger, port, options.Database);
+            return instance;
+        }
+        catch
+        {
+            await directoryLock.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Stops the server (fast shutdown: sessions are ended, nothing is lost) and releases the directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            EmbeddedPostgresLog.Stopping(_logger);
+            var result = await _commands.StopServerAsync("fast", CancellationToken.None);
+            if (result.Succeeded || !await _commands.IsServerRunningAsync(CancellationToken.None))
+            {
+                EmbeddedPostgresLog.Stopped(_logger);
+            }
+            else
+            {
+                EmbeddedPostgresLog.StopFailed(_logger, result.Printed);
+            }
+        }
+        catch (EmbeddedPostgresException e)
+        {
+            // Disposal must not throw; the next start stops a server left running.
+            EmbeddedPostgresLog.StopFailed(_logger, e.Message);
+        }
+        finally
+        {
+            await _lock.DisposeAsync();
+        }
+    }
+
+    private static void Validate(EmbeddedPostgresOptions options)
+    {
+        if (options.Port is < 0 or > 65535)
+        {
+            throw new EmbeddedPostgresException($"{EmbeddedPostgresOptions.SectionName}:Port must be 0 (any free port) or a TCP port, not {options.Port}.");
+        }
+
+        if (!IdentifierPattern().IsMatch(options.Database))
+        {
+            throw new EmbeddedPostgresException($"{EmbeddedPostgresOptions.SectionName}:Database must be a plain identifier (letters, digits, _), not '{options.Database}'.");
+        }
+
+        if (!SizePattern().IsMatch(options.MaxSlotWalKeepSize))
+        {
+            throw new EmbeddedPostgresException($"{EmbeddedPostgresOptions.SectionName}:MaxSlotWalKeepSize must be -1 or a size such as 4GB, not '{options.MaxSlotWalKeepSize}'.");
+        }
+
+        if (options.MaxReplicationSlots < 1 || options.Timeout <= TimeSpan.Zero)
+        {
+            throw new EmbeddedPostgresException($"{EmbeddedPostgresOptions.SectionName}: MaxReplicationSlots and Timeout must be positive.");
+        }
+    }
+
+    private static string BuildConnectionString(int port, string password, string database) => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = port,
+        Username = Username,
+        Password = password,
+        Database = database,
+    }.ConnectionString;
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+    private static partial Regex IdentifierPattern();
+
+    [GeneratedRegex("^(-1|[0-9]+ ?(kB|MB|GB|TB)?)$")]
+    private static partial Regex SizePattern();
+}

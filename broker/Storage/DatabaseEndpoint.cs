@@ -1,0 +1,154 @@
+using EventStream.Broker.Embedded;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace EventStream.Broker.Storage;
+
+/// <summary>
+/// The broker's database: the server named by <c>ConnectionStrings:EventStream</c>, or an
+/// embedded one started from the installed binaries. Started as a hosted service; the rest of
+/// the broker awaits <see cref="Ready"/>, which completes once migrations are applied.
+/// </summary>
+/// <remarks>
+/// Start does not block the host, so health checks can answer while the database comes up.
+/// When it cannot come up, <see cref="Ready"/> faults, the failure is logged and the
+/// application stops with exit code 1. Register it before the services that use it, so the
+/// host stops it after them.
+/// </remarks>
+public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
+{
+    private readonly string? _configuredConnectionString;
+    private readonly EmbeddedPostgresOptions _embeddedOptions;
+    private readonly DatabaseOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly TimeProvider _timeProvider;
+    private readonly TaskCompletionSource<NpgsqlDataSource> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _startup = Task.CompletedTask;
+    private NpgsqlDataSource? _dataSource;
+    private EmbeddedPostgres? _embedded;
+    private int _disposed;
+
+    public DatabaseEndpoint(
+        IConfiguration configuration,
+        IOptions<DatabaseOptions> options,
+        IOptions<EmbeddedPostgresOptions> embeddedOptions,
+        ILoggerFactory loggerFactory,
+        IHostApplicationLifetime lifetime,
+        TimeProvider timeProvider)
+    {
+        _configuredConnectionString = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName);
+        _options = options.Value;
+        _embeddedOptions = embeddedOptions.Value;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<DatabaseEndpoint>();
+        _lifetime = lifetime;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Completes with the data source once the database is reachable and migrated.</summary>
+    public Task<NpgsqlDataSource> Ready => _ready.Task;
+
+    /// <summary>The data source; throws before <see cref="Ready"/> completes.</summary>
+    public NpgsqlDataSource DataSource => Ready.IsCompletedSuccessfully
+        ? Ready.Result
+        : throw new InvalidOperationException("The database is not ready yet: await DatabaseEndpoint.Ready first.");
+
+    /// <summary>True when the broker runs its own PostgreSQL (no connection string configured).</summary>
+    public bool IsEmbedded => string.IsNullOrWhiteSpace(_configuredConnectionString);
+
+    /// <summary>The embedded server once started, for its port and data directory; null otherwise.</summary>
+    public EmbeddedPostgres? Embedded => _embedded;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _startup = Task.Run(() => StartupAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _startup.WaitAsync(cancellationToken);
+        await ReleaseAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The container disposes it twice: as itself and as the hosted service.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _startup;
+        await ReleaseAsync();
+        _stopping.Dispose();
+    }
+
+    private async Task StartupAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var connectionString = await ConnectionStringAsync(cancellationToken);
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            builder.UseLoggerFactory(_loggerFactory);
+            _dataSource = builder.Build();
+
+            await ConnectionProbe.WaitAsync(_dataSource, _options.StartupTimeout, _logger, _timeProvider, cancellationToken);
+            await new MigrationRunner(_dataSource, _loggerFactory.CreateLogger<MigrationRunner>()).ApplyAsync(cancellationToken);
+            StorageLog.DatabaseReady(_logger);
+            _ready.TrySetResult(_dataSource);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _ready.TrySetCanceled(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            StorageLog.DatabaseFailed(_logger, e);
+            _ready.TrySetException(e);
+            await ReleaseAsync();
+            Environment.ExitCode = 1;
+            _lifetime.StopApplication();
+        }
+    }
+
+    private async Task<string> ConnectionStringAsync(CancellationToken cancellationToken)
+    {
+        if (!IsEmbedded)
+        {
+            var configured = new NpgsqlConnectionStringBuilder(_configuredConnectionString);
+            StorageLog.UsingConfiguredServer(_logger, configured.Host, configured.Port, configured.Database);
+            return _configuredConnectionString!;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException(
+                $"The embedded PostgreSQL needs Linux or macOS; set ConnectionStrings:{DatabaseOptions.ConnectionStringName} instead.");
+        }
+
+        _embedded = await EmbeddedPostgres.StartAsync(_embeddedOptions, _loggerFactory.CreateLogger<EmbeddedPostgres>(), cancellationToken);
+        return _embedded.ConnectionString;
+    }
+
+    private async Task ReleaseAsync()
+    {
+        if (Interlocked.Exchange(ref _dataSource, null) is { } dataSource)
+        {
+            await dataSource.DisposeAsync();
+        }
+
+        if (Interlocked.Exchange(ref _embedded, null) is { } embedded)
+        {
+            await embedded.DisposeAsync();
+        }
+    }
+}

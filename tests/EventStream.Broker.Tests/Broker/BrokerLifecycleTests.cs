@@ -1,0 +1,76 @@
+using EventStream.Testing;
+using ServingStatus = EventStream.Protocol.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace EventStream.Broker.Tests.Broker;
+
+/// <summary>Starting, restarting and crashing the broker process on its embedded database.</summary>
+public sealed class BrokerLifecycleTests
+{
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Second_start_reuses_the_data_directory()
+    {
+        using var directory = new TestDirectory();
+        var environment = DataDirectory(directory);
+        await using (var first = BrokerProcess.Start(environment))
+        {
+            await first.WaitUntilServingAsync();
+            Assert.Contains("Creating a PostgreSQL cluster", first.Output, StringComparison.Ordinal);
+        }
+        var versionFile = new FileInfo(Path.Combine(directory.Path, "pgdata", "PG_VERSION"));
+        var created = versionFile.LastWriteTimeUtc;
+
+        await using var second = BrokerProcess.Start(environment);
+        await second.WaitUntilServingAsync();
+        Assert.DoesNotContain("Creating a PostgreSQL cluster", second.Output, StringComparison.Ordinal);
+        Assert.Equal(created, new FileInfo(versionFile.FullName).LastWriteTimeUtc);
+    }
+
+    [Fact]
+    public async Task Broker_killed_with_sigkill_recovers_on_the_next_start()
+    {
+        using var directory = new TestDirectory();
+        var environment = DataDirectory(directory);
+        await using (var crashed = BrokerProcess.Start(environment))
+        {
+            await crashed.WaitUntilServingAsync();
+            crashed.Kill();
+            await crashed.WaitForExitAsync(ExitTimeout);
+        }
+
+        // PostgreSQL outlived the broker; the next start must take it over cleanly.
+        await using var restarted = BrokerProcess.Start(environment);
+        await restarted.WaitUntilServingAsync();
+        Assert.Contains("Using PostgreSQL", restarted.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Health_is_not_serving_until_the_database_is_reachable()
+    {
+        // A configured server that is not there (yet): the broker keeps trying and says so.
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__EventStream"] = "Host=127.0.0.1;Port=1;Username=nobody;Password=none;Database=none;Timeout=1",
+            ["EventStream__Database__StartupTimeout"] = "00:05:00",
+        };
+        await using var broker = BrokerProcess.Start(environment);
+        await broker.WaitForHealthAsync(ServingStatus.NotServing, TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public async Task Unreachable_database_stops_the_broker_with_an_error()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__EventStream"] = "Host=127.0.0.1;Port=1;Username=nobody;Password=none;Database=none;Timeout=1",
+            ["EventStream__Database__StartupTimeout"] = "00:00:02",
+        };
+        await using var broker = BrokerProcess.Start(environment);
+        await broker.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.NotEqual(0, broker.ExitCode);
+    }
+
+    private static Dictionary<string, string> DataDirectory(TestDirectory directory) =>
+        new() { ["EventStream__Embedded__DataDirectory"] = directory.Path };
+}
