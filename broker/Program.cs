@@ -1,6 +1,8 @@
 using EventStream.Broker.Health;
+using EventStream.Broker.Producing;
 using EventStream.Broker.Services;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Topics;
 using EventStream.Grpc.Server;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,7 +11,15 @@ builder.WebHost.UseGrpcEndpoints();
 // The database first: the host stops services in reverse order, so it outlives its users.
 builder.Services.AddEventStreamDatabase(builder.Configuration);
 builder.Services.AddGrpcServer(options => builder.Configuration.GetSection("EventStream:Grpc").Bind(options));
+builder.Services.AddSingleton<ClusterSettings>();
+builder.Services.AddOptions<TopicOptions>().Bind(builder.Configuration.GetSection(TopicOptions.SectionName));
+builder.Services.AddSingleton<TopicRegistry>();
+builder.Services.AddOptions<ProduceOptions>().Bind(builder.Configuration.GetSection(ProduceOptions.SectionName));
+builder.Services.AddSingleton<EventWriter>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
 builder.Services.AddGrpcService<ContractServices>();
+builder.Services.AddGrpcService<AdminService>();
+builder.Services.AddGrpcService<ProducerService>();
 builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection("EventStream:Health"));
 builder.Services.AddHostedService<DatabaseHealthMonitor>();
 

@@ -5,12 +5,12 @@ using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 namespace EventStream.Broker.Services;
 
 /// <summary>
-/// Publishes the whole eventstream.v1 contract, so reflection describes every service; a method
-/// no service binds yet answers UNIMPLEMENTED.
+/// Publishes the parts of the eventstream.v1 contract no service implements yet, so reflection
+/// describes them; their methods answer UNIMPLEMENTED.
 /// </summary>
 internal sealed class ContractServices : IGrpcService
 {
-    public IEnumerable<ServiceDescriptor> Services => [AdminMethods.Service, ProducerMethods.Service, ConsumerMethods.Service];
+    public IEnumerable<ServiceDescriptor> Services => [ConsumerMethods.Service];
 
     public void Bind(GrpcServiceBinder binder)
     {

@@ -1,4 +1,6 @@
+using EventStream.Broker.Embedded;
 using EventStream.Testing;
+using Npgsql;
 
 namespace EventStream.Broker.Tests.Broker;
 
@@ -9,14 +11,38 @@ public sealed class BrokerFixture : IAsyncLifetime
 
     public BrokerProcess Process { get; private set; } = null!;
 
+    public string DataDirectory => _directory.Path;
+
+    /// <summary>The broker's embedded database, for checking what it stored.</summary>
+    public NpgsqlDataSource Database { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         Process = BrokerProcess.Start(new Dictionary<string, string> { ["EventStream__Embedded__DataDirectory"] = _directory.Path });
         await Process.WaitUntilServingAsync();
+        Database = NpgsqlDataSource.Create(EmbeddedConnectionString(_directory.Path));
+    }
+
+    /// <summary>The connection string of the embedded PostgreSQL a broker runs in a data directory.</summary>
+    public static string EmbeddedConnectionString(string dataDirectory)
+    {
+        var layout = DataDirectoryLayout.Create(dataDirectory);
+        return new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1",
+            Port = layout.ReadLastPort() ?? throw new InvalidOperationException("The broker has not started PostgreSQL."),
+            Username = EmbeddedPostgres.Username,
+            Password = File.ReadAllText(layout.PasswordFile).Trim(),
+            Database = "eventstream",
+        }.ConnectionString;
     }
 
     public async Task DisposeAsync()
     {
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
         await Process.DisposeAsync();
         _directory.Dispose();
     }

@@ -1,0 +1,155 @@
+using EventStream.Grpc;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EventStream.Broker.Producing;
+
+/// <summary>
+/// One group-commit transaction: checks idempotence state, stores the accepted batches with a
+/// single binary COPY and records the new sequence state, all committed together.
+/// </summary>
+internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches)
+{
+    private const string CopyCommand =
+        "COPY eventstream.events (topic_id, shard, event_id, ingest_time, producer_time, key, payload, headers, content_type) FROM STDIN (FORMAT BINARY)";
+
+    // "no partition of relation found for row": the partition timers fell behind.
+    private const string NoPartitionSqlState = "23514";
+
+    /// <summary>Commits the batches; returns each one's outcome, in order. Throws when nothing was committed.</summary>
+    public async Task<BatchResult[]> CommitAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await TryCommitAsync(batches, ingestTime, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == NoPartitionSqlState)
+        {
+            await using (var command = dataSource.CreateCommand("SELECT eventstream.ensure_partitions()"))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return await TryCommitAsync(batches, ingestTime, cancellationToken);
+        }
+    }
+
+    private async Task<BatchResult[]> TryCommitAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var sequences = await SequenceStore.LoadAsync(connection, batches, cancellationToken);
+
+        var results = new BatchResult[batches.Count];
+        var accepted = new List<(PendingBatch Batch, long FirstEventId)>(batches.Count);
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var batch = batches[i];
+            if (batch.ProducerId is null)
+            {
+                var firstId = await ids.ReserveAsync(batch.Events.Count, connection, cancellationToken);
+                accepted.Add((batch, firstId));
+                results[i] = BatchResult.Stored(new BatchOutcome(firstId, ingestTime, false));
+                continue;
+            }
+            var state = sequences[(batch.ProducerId, batch.Topic.Id)];
+            var (verdict, stored) = state.Check(batch.FirstSequence, batch.Events.Count);
+            switch (verdict)
+            {
+                case SequenceVerdict.Accept:
+                    var firstId = await ids.ReserveAsync(batch.Events.Count, connection, cancellationToken);
+                    state.Record(new RememberedBatch(batch.FirstSequence, batch.Events.Count, firstId, ingestTime), rememberedBatches);
+                    accepted.Add((batch, firstId));
+                    results[i] = BatchResult.Stored(new BatchOutcome(firstId, ingestTime, false));
+                    break;
+                case SequenceVerdict.Duplicate:
+                    results[i] = BatchResult.Stored(new BatchOutcome(stored!.FirstEventId, stored.IngestTime, true));
+                    break;
+                case SequenceVerdict.Ahead:
+                    results[i] = BatchResult.Rejected(new GrpcException(GrpcStatusCode.Aborted,
+                        $"Out of order: producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}' but {state.NextSequence} is next. Send the earlier batches first."));
+                    break;
+                default:
+                    results[i] = BatchResult.Rejected(new GrpcException(GrpcStatusCode.FailedPrecondition,
+                        $"Producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}', which is behind {state.NextSequence} and no longer remembered; it cannot be acknowledged again."));
+                    break;
+            }
+        }
+
+        if (accepted.Count > 0)
+        {
+            await CopyAsync(connection, accepted, ingestTime, cancellationToken);
+        }
+        await SequenceStore.SaveAsync(connection, sequences, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, List<(PendingBatch Batch, long FirstEventId)> accepted, DateTime ingestTime, CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(CopyCommand, cancellationToken);
+        foreach (var (batch, firstEventId) in accepted)
+        {
+            var topicId = batch.Topic.Id;
+            for (var i = 0; i < batch.Events.Count; i++)
+            {
+                var row = batch.Events[i];
+                copy.StartRow();
+                copy.Write(topicId, NpgsqlDbType.Integer);
+                copy.Write(row.Shard, NpgsqlDbType.Integer);
+                copy.Write(firstEventId + i, NpgsqlDbType.Bigint);
+                copy.Write(ingestTime, NpgsqlDbType.TimestampTz);
+                WriteNullable(copy, row.ProducerTime, NpgsqlDbType.TimestampTz);
+                WriteNullable(copy, row.Key, NpgsqlDbType.Bytea);
+                copy.Write(row.Payload, NpgsqlDbType.Bytea);
+                WriteNullable(copy, row.HeadersJson, NpgsqlDbType.Jsonb);
+                WriteNullable(copy, row.ContentType, NpgsqlDbType.Text);
+            }
+        }
+        await copy.CompleteAsync(cancellationToken);
+    }
+
+    private static void WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type)
+        where T : struct
+    {
+        if (value is { } v)
+        {
+            copy.Write(v, type);
+        }
+        else
+        {
+            copy.WriteNull();
+        }
+    }
+
+    private static void WriteNullable(NpgsqlBinaryImporter copy, string? value, NpgsqlDbType type)
+    {
+        if (value is null)
+        {
+            copy.WriteNull();
+        }
+        else
+        {
+            copy.Write(value, type);
+        }
+    }
+}
+
+/// <summary>What happened to one batch of a transaction.</summary>
+internal readonly record struct BatchResult(BatchOutcome? Outcome, GrpcException? Error)
+{
+    public static BatchResult Stored(BatchOutcome outcome) => new(outcome, null);
+
+    public static BatchResult Rejected(GrpcException error) => new(null, error);
+
+    public void Deliver(PendingBatch batch)
+    {
+        if (Outcome is { } outcome)
+        {
+            batch.Complete(outcome);
+        }
+        else
+        {
+            batch.Fail(Error!);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EventStream.Broker.Producing;
+
+/// <summary>A stored batch a producer may retry: enough to acknowledge it again.</summary>
+internal sealed record RememberedBatch(
+    [property: JsonPropertyName("first_sequence")] long FirstSequence,
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("first_event_id")] long FirstEventId,
+    [property: JsonPropertyName("ingest_time")] DateTime IngestTime);
+
+internal enum SequenceVerdict
+{
+    /// <summary>The next batch expected (or the producer is new): store it.</summary>
+    Accept,
+    /// <summary>Stored before; acknowledge it again.</summary>
+    Duplicate,
+    /// <summary>Ahead of the next sequence: an earlier batch is missing (ABORTED, retry in order).</summary>
+    Ahead,
+    /// <summary>Behind and no longer remembered (FAILED_PRECONDITION).</summary>
+    Behind,
+}
+
+/// <summary>
+/// Idempotent produce, per producer and topic: the next sequence expected and the last batches
+/// stored. A batch is accepted only in sequence order, so retries cannot reorder a producer's
+/// events; a batch that was stored already is recognised by its first sequence and size.
+/// </summary>
+internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch> recent)
+{
+    /// <summary>A producer and topic seen for the first time.</summary>
+    public static ProducerSequences New() => new(-1, []);
+
+    public long NextSequence { get; private set; } = nextSequence;
+
+    public IReadOnlyList<RememberedBatch> Recent => recent;
+
+    public bool Changed { get; private set; }
+
+    public (SequenceVerdict Verdict, RememberedBatch? Stored) Check(long firstSequence, int count)
+    {
+        if (NextSequence < 0 || firstSequence == NextSequence)
+        {
+            return (SequenceVerdict.Accept, null);
+        }
+        foreach (var batch in recent)
+        {
+            if (batch.FirstSequence == firstSequence && batch.Count == count)
+            {
+                return (SequenceVerdict.Duplicate, batch);
+            }
+        }
+        return (firstSequence > NextSequence ? SequenceVerdict.Ahead : SequenceVerdict.Behind, null);
+    }
+
+    public void Record(RememberedBatch batch, int remember)
+    {
+        NextSequence = batch.FirstSequence + batch.Count;
+        recent.Add(batch);
+        if (recent.Count > remember)
+        {
+            recent.RemoveRange(0, recent.Count - remember);
+        }
+        Changed = true;
+    }
+
+    public string RecentJson() => JsonSerializer.Serialize(recent);
+
+    public static ProducerSequences FromStored(long nextSequence, string recentJson) =>
+        new(nextSequence, JsonSerializer.Deserialize<List<RememberedBatch>>(recentJson) ?? []);
+}

@@ -1,0 +1,84 @@
+using EventStream.Broker.Producing;
+using EventStream.Broker.Storage;
+using EventStream.Broker.Topics;
+using EventStream.Grpc;
+using EventStream.Grpc.Server;
+using EventStream.Protocol.Methods;
+using EventStream.Protocol.V1;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+
+namespace EventStream.Broker.Services;
+
+/// <summary>eventstream.v1.Producer: validates batches and acknowledges them once committed.</summary>
+internal sealed class ProducerService(TopicRegistry topics, ClusterSettings cluster, EventWriter writer, IOptions<ProduceOptions> options) : IGrpcService
+{
+    public IEnumerable<ServiceDescriptor> Services => [ProducerMethods.Service];
+
+    public void Bind(GrpcServiceBinder binder)
+    {
+        binder.Unary(ProducerMethods.Produce, (request, context) => ProduceAsync(request, OrderKey(request, context), context.CancellationToken));
+        binder.DuplexStreaming(ProducerMethods.ProduceStream, ProduceStreamAsync);
+    }
+
+    private async Task<ProduceResponse> ProduceAsync(ProduceRequest request, string orderKey, CancellationToken cancellationToken)
+    {
+        var topic = await topics.ResolveForProduceAsync(request.Topic, cancellationToken);
+        var shardCount = await cluster.GetShardCountAsync(cancellationToken);
+        var batch = ProduceRequestReader.Read(request, topic, shardCount, options.Value);
+        // Not cancellable once queued: the commit may already be under way.
+        var outcome = await writer.WriteAsync(batch, orderKey);
+        var ingestTime = Timestamp.FromDateTime(DateTime.SpecifyKind(outcome.IngestTime, DateTimeKind.Utc));
+        var response = new ProduceResponse();
+        for (var i = 0; i < batch.Events.Count; i++)
+        {
+            response.Deliveries.Add(new Delivery
+            {
+                Shard = batch.Events[i].Shard,
+                EventId = outcome.FirstEventId + i,
+                IngestTime = ingestTime,
+                Duplicate = outcome.Duplicate,
+            });
+        }
+        return response;
+    }
+
+    private async Task ProduceStreamAsync(RequestStream<ProduceStreamRequest> requests, ResponseStream<ProduceStreamResponse> responses, ServerCallContext context)
+    {
+        using var inFlight = new SemaphoreSlim(options.Value.MaxStreamInFlight);
+        var pending = new List<Task>();
+        var connectionKey = context.HttpContext.Connection.Id;
+        await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+        {
+            await inFlight.WaitAsync(context.CancellationToken);
+            var batch = request.Batch ?? new ProduceRequest();
+            // Queue in arrival order, answer as each commits.
+            var produce = ProduceAsync(batch, batch.ProducerId.Length > 0 ? batch.ProducerId : connectionKey, context.CancellationToken);
+            pending.Add(AnswerAsync(request.RequestId, produce, responses, inFlight, context.CancellationToken));
+            pending.RemoveAll(t => t.IsCompleted);
+        }
+        await Task.WhenAll(pending);
+    }
+
+    private static async Task AnswerAsync(long requestId, Task<ProduceResponse> produce, ResponseStream<ProduceStreamResponse> responses, SemaphoreSlim inFlight, CancellationToken cancellationToken)
+    {
+        var answer = new ProduceStreamResponse { RequestId = requestId };
+        try
+        {
+            answer.Response = await produce;
+        }
+        catch (GrpcException e)
+        {
+            answer.Error = new BatchError { Code = (int)e.StatusCode, Message = e.Status.Detail };
+        }
+        finally
+        {
+            inFlight.Release();
+        }
+        await responses.WriteAsync(answer, cancellationToken);
+    }
+
+    private static string OrderKey(ProduceRequest request, ServerCallContext context) =>
+        request.ProducerId.Length > 0 ? request.ProducerId : context.HttpContext.Connection.Id;
+}

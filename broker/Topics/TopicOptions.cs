@@ -1,0 +1,16 @@
+namespace EventStream.Broker.Topics;
+
+/// <summary>Topic settings (section <c>EventStream:Topics</c>).</summary>
+internal sealed class TopicOptions
+{
+    public const string SectionName = "EventStream:Topics";
+
+    /// <summary>Retention of topics created without one. Default 7 days.</summary>
+    public TimeSpan DefaultRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Create a topic on its first produce instead of answering NOT_FOUND. Default off.</summary>
+    public bool AutoCreate { get; set; }
+
+    /// <summary>How long a broker trusts its cached view of a topic. Default 5 s.</summary>
+    public TimeSpan CacheDuration { get; set; } = TimeSpan.FromSeconds(5);
+}
