@@ -1,4 +1,3 @@
-using EventStream.Broker.Embedded;
 using EventStream.Testing;
 using Npgsql;
 
@@ -20,21 +19,7 @@ public sealed class BrokerFixture : IAsyncLifetime
     {
         Process = BrokerProcess.Start(new Dictionary<string, string> { ["EventStream__Embedded__DataDirectory"] = _directory.Path });
         await Process.WaitUntilServingAsync();
-        Database = NpgsqlDataSource.Create(EmbeddedConnectionString(_directory.Path));
-    }
-
-    /// <summary>The connection string of the embedded PostgreSQL a broker runs in a data directory.</summary>
-    public static string EmbeddedConnectionString(string dataDirectory)
-    {
-        var layout = DataDirectoryLayout.Create(dataDirectory);
-        return new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1",
-            Port = layout.ReadLastPort() ?? throw new InvalidOperationException("The broker has not started PostgreSQL."),
-            Username = EmbeddedPostgres.Username,
-            Password = File.ReadAllText(layout.PasswordFile).Trim(),
-            Database = "eventstream",
-        }.ConnectionString;
+        Database = NpgsqlDataSource.Create(EmbeddedDatabase.ConnectionString(_directory.Path));
     }
 
     public async Task DisposeAsync()

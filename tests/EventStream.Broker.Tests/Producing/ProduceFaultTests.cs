@@ -1,5 +1,4 @@
 using EventStream.Broker.Embedded;
-using EventStream.Broker.Tests.Broker;
 using EventStream.Grpc;
 using EventStream.Protocol.Methods;
 using EventStream.Testing;
@@ -48,7 +47,7 @@ public sealed class ProduceFaultTests
         Assert.True(acksAfterRestart >= 50, $"Only {acksAfterRestart} batches were acknowledged after the restart.");
         Assert.All(failures, code => Assert.Equal(GrpcStatusCode.Unavailable, code));
 
-        await using var database = NpgsqlDataSource.Create(BrokerFixture.EmbeddedConnectionString(directory.Path));
+        await using var database = NpgsqlDataSource.Create(EmbeddedDatabase.ConnectionString(directory.Path));
         var stored = (await StoredAsync(database, topic)).Select(s => s.EventId).ToHashSet();
         Assert.All(acknowledged, id => Assert.Contains(id, stored));
         Assert.Equal(acknowledged.Count, acknowledged.Distinct().Count());
