@@ -65,7 +65,7 @@ BEGIN
     WHILE lower <= now() + ahead LOOP
         upper := lower + width;
         name := 'events_' || to_char(lower AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MI');
-        IF to_regclass('eventstream.' || name) IS NULL THEN
+        IF to_regclass(format('eventstream.%I', name)) IS NULL THEN
             EXECUTE format('CREATE TABLE eventstream.%I PARTITION OF eventstream.events FOR VALUES FROM (%L) TO (%L)',
                            name, lower, upper);
             created := created + 1;
