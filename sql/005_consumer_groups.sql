@@ -31,14 +31,17 @@ CREATE TABLE IF NOT EXISTS eventstream.leases (
     PRIMARY KEY (consumer_group, shard_id)
 );
 
--- Where a group stands on a shard: the last committed event's commit LSN and its ordinal in
--- that transaction, on the node that committed it.
+-- Where a group stands on a shard: the last committed event's commit LSN, its ordinal in that
+-- transaction and its id, on the node that committed it. Positions order by
+-- (commit_lsn, ordinal, event_id); events read from the table when the group started have
+-- commit_lsn 0/0 and ordinal 0.
 CREATE TABLE IF NOT EXISTS eventstream.positions (
     consumer_group text        NOT NULL REFERENCES eventstream.consumer_groups ON DELETE CASCADE,
     shard_id       integer     NOT NULL,
     node           integer     NOT NULL DEFAULT 0,
     commit_lsn     pg_lsn      NOT NULL,
-    ordinal        integer     NOT NULL,
+    ordinal        bigint      NOT NULL,
+    event_id       bigint      NOT NULL,
     committed_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer_group, shard_id)
 );
@@ -231,7 +234,7 @@ $$;
 -- Records a member's progress on a shard. Rejected (returns false) unless the member owns the
 -- shard under that epoch; positions only move forward.
 CREATE OR REPLACE FUNCTION eventstream.commit_position(
-    name text, member text, shard integer, lease_epoch bigint, at_node integer, lsn pg_lsn, at_ordinal integer)
+    name text, member text, shard integer, lease_epoch bigint, at_node integer, lsn pg_lsn, at_ordinal bigint, at_event_id bigint)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -241,11 +244,12 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    INSERT INTO eventstream.positions AS p (consumer_group, shard_id, node, commit_lsn, ordinal)
-    VALUES (name, shard, at_node, lsn, at_ordinal)
+    INSERT INTO eventstream.positions AS p (consumer_group, shard_id, node, commit_lsn, ordinal, event_id)
+    VALUES (name, shard, at_node, lsn, at_ordinal, at_event_id)
     ON CONFLICT (consumer_group, shard_id) DO UPDATE
-    SET node = excluded.node, commit_lsn = excluded.commit_lsn, ordinal = excluded.ordinal, committed_at = now()
-    WHERE (p.commit_lsn, p.ordinal) < (excluded.commit_lsn, excluded.ordinal);
+    SET node = excluded.node, commit_lsn = excluded.commit_lsn, ordinal = excluded.ordinal,
+        event_id = excluded.event_id, committed_at = now()
+    WHERE (p.commit_lsn, p.ordinal, p.event_id) < (excluded.commit_lsn, excluded.ordinal, excluded.event_id);
     UPDATE eventstream.leases SET last_heartbeat = now()
     WHERE consumer_group = name AND shard_id = shard;
     RETURN true;

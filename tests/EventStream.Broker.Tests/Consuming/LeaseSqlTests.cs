@@ -118,7 +118,7 @@ public sealed class LeaseSqlTests(PostgresFixture fixture) : IAsyncLifetime
     }
 
     private Task<bool> CommitAsync(string member, int shard, long epoch, string lsn) =>
-        ScalarAsync<bool>("SELECT eventstream.commit_position($1, $2, $3, $4, 0, $5::pg_lsn, 0)", _group, member, shard, epoch, lsn);
+        ScalarAsync<bool>("SELECT eventstream.commit_position($1, $2, $3, $4, 0, $5::pg_lsn, 0, 1)", _group, member, shard, epoch, lsn);
 
     private async Task<T> ScalarAsync<T>(string sql, params object[] parameters)
     {

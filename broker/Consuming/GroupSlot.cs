@@ -1,0 +1,66 @@
+using Npgsql;
+using Npgsql.Replication;
+
+namespace EventStream.Broker.Consuming;
+
+/// <summary>Creates, finds and drops the logical replication slot of a consumer group.</summary>
+internal static class GroupSlot
+{
+    /// <summary>
+    /// Creates the slot and exports the snapshot it starts from. The snapshot stays valid while
+    /// the returned connection is open and unused: import it, then dispose the connection.
+    /// </summary>
+    public static async Task<CreatedSlot> CreateAsync(string connectionString, string slotName, CancellationToken cancellationToken)
+    {
+        var connection = new LogicalReplicationConnection(connectionString);
+        try
+        {
+            await connection.Open(cancellationToken);
+            var slot = await connection.CreatePgOutputReplicationSlot(
+                slotName, temporarySlot: false, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: cancellationToken);
+            return new CreatedSlot(connection, slot.SnapshotName!, (ulong)slot.ConsistentPoint);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static async Task<bool> ExistsAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = slotName });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Drops the slot if it exists, ending any session still streaming it.</summary>
+    public static async Task DropAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL");
+        command.Parameters.Add(new NpgsqlParameter { Value = slotName });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await using var drop = database.CreateCommand("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1");
+                drop.Parameters.Add(new NpgsqlParameter { Value = slotName });
+                await drop.ExecuteNonQueryAsync(cancellationToken);
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == "55006" && attempt < 50)
+            {
+                // Still active: the terminated session is on its way out.
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+    }
+}
+
+/// <summary>A new slot, its consistent point and the snapshot exported at that point.</summary>
+internal sealed record CreatedSlot(LogicalReplicationConnection Connection, string SnapshotName, ulong ConsistentPoint) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Connection.DisposeAsync();
+}

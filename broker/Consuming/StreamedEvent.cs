@@ -1,0 +1,47 @@
+namespace EventStream.Broker.Consuming;
+
+/// <summary>
+/// Where an event sits in its shard's stream, ordered by (commit LSN, ordinal, event id).
+/// Events read from the table when a group starts, from before its slot's consistent point,
+/// have commit LSN 0 and ordinal 0, so they come first, by event id.
+/// </summary>
+internal readonly record struct EventPosition(ulong CommitLsn, uint Ordinal, long EventId) : IComparable<EventPosition>
+{
+    public bool IsBackfill => CommitLsn == 0;
+
+    public int CompareTo(EventPosition other)
+    {
+        var byLsn = CommitLsn.CompareTo(other.CommitLsn);
+        if (byLsn != 0)
+        {
+            return byLsn;
+        }
+        var byOrdinal = Ordinal.CompareTo(other.Ordinal);
+        return byOrdinal != 0 ? byOrdinal : EventId.CompareTo(other.EventId);
+    }
+
+    public static bool operator <(EventPosition left, EventPosition right) => left.CompareTo(right) < 0;
+
+    public static bool operator >(EventPosition left, EventPosition right) => left.CompareTo(right) > 0;
+
+    public static bool operator <=(EventPosition left, EventPosition right) => left.CompareTo(right) <= 0;
+
+    public static bool operator >=(EventPosition left, EventPosition right) => left.CompareTo(right) >= 0;
+}
+
+/// <summary>An event decoded from the slot (or read from the table at a group's start).</summary>
+internal sealed record StreamedEvent(
+    int TopicId,
+    int Shard,
+    long EventId,
+    DateTime IngestTime,
+    DateTime? ProducerTime,
+    byte[]? Key,
+    byte[] Payload,
+    string? HeadersJson,
+    string? ContentType,
+    EventPosition Position)
+{
+    /// <summary>Approximate memory the event holds, for the group's buffer cap.</summary>
+    public int Size => 96 + (Key?.Length ?? 0) + Payload.Length + (HeadersJson?.Length ?? 0) * 2;
+}
