@@ -1,3 +1,4 @@
+using EventStream.Broker.Consuming;
 using EventStream.Broker.Health;
 using EventStream.Broker.Producing;
 using EventStream.Broker.Services;
@@ -17,9 +18,13 @@ builder.Services.AddSingleton<TopicRegistry>();
 builder.Services.AddOptions<ProduceOptions>().Bind(builder.Configuration.GetSection(ProduceOptions.SectionName));
 builder.Services.AddSingleton<EventWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
-builder.Services.AddGrpcService<ContractServices>();
+builder.Services.AddOptions<ConsumeOptions>().Bind(builder.Configuration.GetSection(ConsumeOptions.SectionName));
+builder.Services.AddSingleton<GroupStore>();
+builder.Services.AddSingleton<ConsumerGroups>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsumerGroups>());
 builder.Services.AddGrpcService<AdminService>();
 builder.Services.AddGrpcService<ProducerService>();
+builder.Services.AddGrpcService<ConsumerService>();
 builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection("EventStream:Health"));
 builder.Services.AddHostedService<DatabaseHealthMonitor>();
 

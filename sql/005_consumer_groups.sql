@@ -5,6 +5,12 @@ CREATE TABLE IF NOT EXISTS eventstream.consumer_groups (
     group_name     text        PRIMARY KEY CHECK (group_name ~ '^[A-Za-z0-9._-]{1,249}$'),
     -- Exact topic names, or prefix patterns ending in '*'.
     topics         text[]      NOT NULL,
+    -- Where a new group starts: events ingested from this time on are read from the table
+    -- before the stream (-infinity: every retained event; null: only what comes after the slot).
+    backfill_from  timestamptz,
+    -- When the group's slot was created; the table read stops there. Null until then.
+    backfill_until timestamptz,
+    backfill_done  boolean     NOT NULL DEFAULT false,
     created_at     timestamptz NOT NULL DEFAULT now(),
     last_active_at timestamptz NOT NULL DEFAULT now()
 );
@@ -57,13 +63,14 @@ END;
 $$;
 
 -- Creates a group with a lease row per shard, or updates its topics. Returns true when created.
-CREATE OR REPLACE FUNCTION eventstream.ensure_group(name text, topic_patterns text[])
+CREATE OR REPLACE FUNCTION eventstream.ensure_group(name text, topic_patterns text[], start_from timestamptz DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     shards integer;
 BEGIN
-    INSERT INTO eventstream.consumer_groups (group_name, topics) VALUES (name, topic_patterns)
+    INSERT INTO eventstream.consumer_groups (group_name, topics, backfill_from, backfill_done)
+    VALUES (name, topic_patterns, start_from, start_from IS NULL)
     ON CONFLICT (group_name) DO NOTHING;
     IF NOT FOUND THEN
         UPDATE eventstream.consumer_groups SET topics = topic_patterns, last_active_at = now()

@@ -37,8 +37,11 @@ internal sealed class SlotReader : IAsyncDisposable
         return new SlotReader(connection, slotName);
     }
 
-    /// <summary>The last LSN the server sent us (events or keep-alives).</summary>
-    public ulong LastReceivedLsn => (ulong)_connection.LastReceivedLsn;
+    /// <summary>
+    /// The end of the last transaction the caller has finished with (it asked for the next):
+    /// everything before it is processed.
+    /// </summary>
+    public ulong ProcessedLsn { get; private set; }
 
     /// <summary>
     /// Decoded transactions with at least one event, in commit order, starting after the slot's
@@ -72,6 +75,7 @@ internal sealed class SlotReader : IAsyncDisposable
                     {
                         yield return new DecodedTransaction(commitLsn, (ulong)commit.TransactionEndLsn, events);
                     }
+                    ProcessedLsn = (ulong)commit.TransactionEndLsn;
                     events = null;
                     break;
             }
@@ -82,9 +86,13 @@ internal sealed class SlotReader : IAsyncDisposable
     /// Tells the server everything before <paramref name="lsn"/> is processed; the slot keeps
     /// only WAL from there (a transaction committed at exactly that LSN is decoded again).
     /// </summary>
+    /// <remarks>The connection reports it with its next periodic status update.</remarks>
+    public void ConfirmFlush(ulong lsn) => _connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(lsn));
+
+    /// <summary>As <see cref="ConfirmFlush"/>, reported to the server at once.</summary>
     public Task ConfirmFlushAsync(ulong lsn, CancellationToken cancellationToken)
     {
-        _connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(lsn));
+        ConfirmFlush(lsn);
         return _connection.SendStatusUpdate(cancellationToken);
     }
 

@@ -31,6 +31,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task _startup = Task.CompletedTask;
     private NpgsqlDataSource? _dataSource;
+    private string? _connectionString;
     private EmbeddedPostgres? _embedded;
     private int _disposed;
 
@@ -57,6 +58,14 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     /// <summary>The data source; throws before <see cref="Ready"/> completes.</summary>
     public NpgsqlDataSource DataSource => Ready.IsCompletedSuccessfully
         ? Ready.Result
+        : throw new InvalidOperationException("The database is not ready yet: await DatabaseEndpoint.Ready first.");
+
+    /// <summary>
+    /// The connection string, password included, for connections a data source cannot open
+    /// (logical replication); throws before <see cref="Ready"/> completes.
+    /// </summary>
+    public string ConnectionString => Ready.IsCompletedSuccessfully && _connectionString is { } value
+        ? value
         : throw new InvalidOperationException("The database is not ready yet: await DatabaseEndpoint.Ready first.");
 
     /// <summary>True when the broker runs its own PostgreSQL (no connection string configured).</summary>
@@ -97,6 +106,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
         try
         {
             var connectionString = await ConnectionStringAsync(cancellationToken);
+            _connectionString = connectionString;
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             builder.UseLoggerFactory(_loggerFactory);
             _dataSource = builder.Build();

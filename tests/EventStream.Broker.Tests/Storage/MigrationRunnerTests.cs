@@ -88,7 +88,7 @@ public sealed class MigrationRunnerTests(PostgresFixture fixture)
         await Assert.ThrowsAsync<PostgresException>(() => new MigrationRunner(dataSource, new RecordingLogger(), broken).ApplyAsync(ct));
 
         Assert.False(await ScalarAsync<bool>(dataSource, "SELECT to_regclass('eventstream.half') IS NOT NULL", ct));
-        Assert.Equal(1, await ScalarAsync<long>(dataSource, "SELECT count(*) FROM eventstream.schema_migrations", ct));
+        Assert.Equal(MigrationSource.Load().Count, await ScalarAsync<long>(dataSource, "SELECT count(*) FROM eventstream.schema_migrations", ct));
         Assert.Empty(await new MigrationRunner(dataSource, new RecordingLogger()).ApplyAsync(ct));
     }
 

@@ -1,0 +1,46 @@
+using System.Threading.Channels;
+using EventStream.Protocol.V1;
+
+namespace EventStream.Broker.Consuming;
+
+/// <summary>A member of a group connected to this broker: its shards and what it waits for.</summary>
+internal sealed class ConnectedMember(string id, TimeSpan sessionTimeout, bool streaming, long now)
+{
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public string Id { get; } = id;
+
+    public TimeSpan SessionTimeout { get; set; } = sessionTimeout;
+
+    /// <summary>True for a Subscribe session (the broker balances and pushes); false for Poll.</summary>
+    public bool Streaming { get; set; } = streaming;
+
+    /// <summary>Shards held, with their lease epochs.</summary>
+    public Dictionary<int, long> Shards { get; } = [];
+
+    /// <summary>Control messages for a Subscribe session (assignments, revocations, commit results).</summary>
+    public Channel<SubscribeResponse> Control { get; } = Channel.CreateUnbounded<SubscribeResponse>();
+
+    /// <summary>When the member was last heard from (stopwatch timestamp).</summary>
+    public long LastSeen { get; set; } = now;
+
+    public long LastBalanced { get; set; }
+
+    public bool Left { get; set; }
+
+    /// <summary>Wakes the member's delivery: events or control messages are waiting.</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await _wake.Reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,278 @@
+using EventStream.Grpc;
+using EventStream.Protocol.V1;
+
+namespace EventStream.Broker.Consuming;
+
+/// <summary>
+/// Runs one consumer group on this broker: streams its slot into per-shard queues, balances
+/// shard leases among its members, hands each shard's events to the member holding it, and
+/// releases the slot as members commit.
+/// </summary>
+internal sealed partial class GroupCoordinator : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly GroupStore _store;
+    private readonly ConsumeOptions _options;
+    private readonly string _connectionString;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ShardQueue[] _shards;
+    private readonly Dictionary<string, ConnectedMember> _members = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _slotReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _room = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Dictionary<int, string> _topicNames = [];
+    private HashSet<int> _topicIds = [];
+    private TopicPatterns _patterns;
+    private int _bufferedEvents;
+    private long _bufferedBytes;
+    private Task _running = Task.CompletedTask;
+
+    public GroupCoordinator(string group, TopicPatterns patterns, int shardCount, GroupStore store, ConsumeOptions options,
+        string connectionString, TimeProvider timeProvider, ILogger logger)
+    {
+        Group = group;
+        _patterns = patterns;
+        _store = store;
+        _options = options;
+        _connectionString = connectionString;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _shards = Enumerable.Range(0, shardCount).Select(s => new ShardQueue(s)).ToArray();
+        LastActive = timeProvider.GetTimestamp();
+    }
+
+    public string Group { get; }
+
+    /// <summary>Most events in one pushed batch.</summary>
+    public int BatchLimit => _options.MaxBatchEvents;
+
+    /// <summary>
+    /// Completes once the group's slot exists: from then on every event committed reaches the
+    /// group. Creating a slot waits for transactions in flight, so a group's first start may take
+    /// a few seconds.
+    /// </summary>
+    public Task SlotReady => _slotReady.Task;
+
+    /// <summary>When a member was last attached (stopwatch timestamp), for stopping idle groups.</summary>
+    public long LastActive { get; private set; }
+
+    public bool HasMembers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _members.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>Loads the group's committed positions and starts streaming.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var positions = await _store.LoadPositionsAsync(Group, cancellationToken);
+        foreach (var (shard, position) in positions)
+        {
+            if (shard < _shards.Length)
+            {
+                _shards[shard].Restore(position);
+            }
+        }
+        await RefreshTopicsAsync(cancellationToken);
+        _running = Task.WhenAll(
+            Task.Run(() => RunStreamAsync(_stopping.Token), CancellationToken.None),
+            Task.Run(() => RunFlushAsync(_stopping.Token), CancellationToken.None),
+            Task.Run(() => RunBalancerAsync(_stopping.Token), CancellationToken.None));
+    }
+
+    /// <summary>Adds (or finds) a member on this broker.</summary>
+    public ConnectedMember Attach(string memberId, TimeSpan sessionTimeout, bool streaming, TopicPatterns patterns)
+    {
+        lock (_gate)
+        {
+            if (!_patterns.Patterns.SequenceEqual(patterns.Patterns))
+            {
+                _patterns = patterns;
+                _ = RefreshTopicsAsync(CancellationToken.None);
+            }
+            var now = _timeProvider.GetTimestamp();
+            LastActive = now;
+            if (!_members.TryGetValue(memberId, out var member))
+            {
+                member = new ConnectedMember(memberId, sessionTimeout, streaming, now);
+                _members[memberId] = member;
+            }
+            member.SessionTimeout = sessionTimeout;
+            member.Streaming = streaming;
+            member.LastSeen = now;
+            member.Left = false;
+            return member;
+        }
+    }
+
+    /// <summary>A member's session ended without leaving: its leases expire unless it comes back.</summary>
+    public void Detach(ConnectedMember member)
+    {
+        lock (_gate)
+        {
+            member.Streaming = false;
+        }
+    }
+
+    /// <summary>A clean leave: the member's shards go to others at once.</summary>
+    public async Task LeaveAsync(string memberId, CancellationToken cancellationToken)
+    {
+        ConnectedMember? member;
+        lock (_gate)
+        {
+            if (_members.Remove(memberId, out member))
+            {
+                member.Left = true;
+                foreach (var shard in member.Shards.Keys)
+                {
+                    if (_shards[shard].Owner == memberId)
+                    {
+                        _shards[shard].Assign(null, _shards[shard].Epoch);
+                    }
+                }
+                member.Shards.Clear();
+                member.Wake();
+            }
+        }
+        await _store.LeaveAsync(Group, memberId, cancellationToken);
+    }
+
+    public void Touch(ConnectedMember member)
+    {
+        lock (_gate)
+        {
+            member.LastSeen = _timeProvider.GetTimestamp();
+        }
+    }
+
+    /// <summary>The next events for a member, at most <paramref name="maxEvents"/>, one batch per shard.</summary>
+    public List<EventBatch> TakeEvents(ConnectedMember member, int maxEvents, PayloadFormat format)
+    {
+        var batches = new List<EventBatch>();
+        lock (_gate)
+        {
+            foreach (var (shard, epoch) in member.Shards)
+            {
+                var queue = _shards[shard];
+                if (maxEvents <= 0)
+                {
+                    break;
+                }
+                if (queue.Owner != member.Id || queue.Epoch != epoch || queue.Revoking || !queue.HasUndelivered)
+                {
+                    continue;
+                }
+                var events = queue.TakeUndelivered(Math.Min(maxEvents, _options.MaxBatchEvents));
+                maxEvents -= events.Count;
+                var batch = new EventBatch { Shard = shard, Epoch = epoch };
+                batch.Events.Add(events.Select(e => EventMessages.ToMessage(e, _topicNames.GetValueOrDefault(e.TopicId, ""), format)));
+                batches.Add(batch);
+            }
+        }
+        return batches;
+    }
+
+    /// <summary>Records commits; a commit under a stale epoch is rejected with FAILED_PRECONDITION.</summary>
+    public async Task<CommitResponse> CommitAsync(string memberId, IEnumerable<ShardCommit> commits, CancellationToken cancellationToken)
+    {
+        var response = new CommitResponse();
+        foreach (var commit in commits)
+        {
+            if (commit.Shard < 0 || commit.Shard >= _shards.Length || commit.Position is null)
+            {
+                response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
+                continue;
+            }
+            var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId);
+            if (!await _store.CommitAsync(Group, memberId, commit.Shard, commit.Epoch, position, cancellationToken))
+            {
+                response.Results.Add(new CommitResult
+                {
+                    Shard = commit.Shard,
+                    Code = (int)GrpcStatusCode.FailedPrecondition,
+                    Message = $"Member '{memberId}' does not hold shard {commit.Shard} under epoch {commit.Epoch}: the shard moved to another member.",
+                });
+                continue;
+            }
+            lock (_gate)
+            {
+                var (events, bytes) = _shards[commit.Shard].Commit(position);
+                _bufferedEvents -= events;
+                _bufferedBytes -= bytes;
+                if (HasRoom())
+                {
+                    _room.TrySetResult();
+                }
+            }
+            response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.OK });
+        }
+        return response;
+    }
+
+    /// <summary>The leases a member holds, with the committed position of each.</summary>
+    public List<ShardLease> LeasesOf(ConnectedMember member)
+    {
+        lock (_gate)
+        {
+            return member.Shards.Select(s => Lease(s.Key, s.Value)).OrderBy(l => l.Shard).ToList();
+        }
+    }
+
+    /// <summary>Per shard: buffered (uncommitted) events and bytes, for DescribeGroup.</summary>
+    public Dictionary<int, (int Events, long Bytes)> Lag()
+    {
+        lock (_gate)
+        {
+            return _shards.ToDictionary(s => s.Shard, s => (s.Count, s.Bytes));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _running;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        lock (_gate)
+        {
+            foreach (var member in _members.Values)
+            {
+                member.Left = true;
+                member.Wake();
+            }
+        }
+        _stopping.Dispose();
+    }
+
+    private ShardLease Lease(int shard, long epoch)
+    {
+        var lease = new ShardLease { Shard = shard, Epoch = epoch };
+        if (_shards[shard].Committed is { } committed)
+        {
+            lease.Committed = EventMessages.ToMessage(committed);
+        }
+        return lease;
+    }
+
+    private bool HasRoom() => _bufferedEvents < _options.MaxBufferedEvents && _bufferedBytes < _options.MaxBufferedBytes;
+
+    private async Task RefreshTopicsAsync(CancellationToken cancellationToken)
+    {
+        var topics = await _store.LoadTopicsAsync(cancellationToken);
+        lock (_gate)
+        {
+            _topicNames = topics;
+            _topicIds = topics.Where(t => _patterns.Matches(t.Value)).Select(t => t.Key).ToHashSet();
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using EventStream.Broker.Storage;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EventStream.Broker.Consuming;
+
+/// <summary>The SQL side of consumer groups (sql/005): groups, leases, positions.</summary>
+internal sealed class GroupStore(DatabaseEndpoint database)
+{
+    public NpgsqlDataSource DataSource => database.DataSource;
+
+    /// <summary>Creates the group (with its start point) or updates its topics; true when created.</summary>
+    public Task<bool> EnsureGroupAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken) =>
+        ScalarAsync<bool>("SELECT eventstream.ensure_group($1, $2, $3)", cancellationToken,
+            group, topics.Patterns.ToArray(), startFrom.HasValue ? startFrom.Value : DBNull.Value);
+
+    public async Task<GroupRow?> LoadGroupAsync(string group, CancellationToken cancellationToken)
+    {
+        await using var command = Command(
+            "SELECT topics, backfill_from, backfill_until, backfill_done FROM eventstream.consumer_groups WHERE group_name = $1", group);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new GroupRow(
+            reader.GetFieldValue<string[]>(0),
+            // -infinity (every retained event) reads as DateTime.MinValue.
+            reader.IsDBNull(1) ? null : reader.GetDateTime(1),
+            reader.IsDBNull(2) ? null : reader.GetDateTime(2),
+            reader.GetBoolean(3));
+    }
+
+    public Task MarkBackfillStartedAsync(string group, DateTime until, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE eventstream.consumer_groups SET backfill_until = $2 WHERE group_name = $1", cancellationToken, group, until);
+
+    public Task MarkBackfillDoneAsync(string group, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE eventstream.consumer_groups SET backfill_done = true WHERE group_name = $1", cancellationToken, group);
+
+    public async Task<Dictionary<int, EventPosition>> LoadPositionsAsync(string group, CancellationToken cancellationToken)
+    {
+        await using var command = Command(
+            "SELECT shard_id, commit_lsn, ordinal, event_id FROM eventstream.positions WHERE consumer_group = $1", group);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var positions = new Dictionary<int, EventPosition>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            positions[reader.GetInt32(0)] = new EventPosition(
+                (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(1), (uint)reader.GetInt64(2), reader.GetInt64(3));
+        }
+        return positions;
+    }
+
+    /// <summary>One balancing round for a member (see eventstream.obtain_leases).</summary>
+    public async Task<IReadOnlyList<LeaseGrant>> ObtainLeasesAsync(string group, string member, TimeSpan sessionTimeout, CancellationToken cancellationToken)
+    {
+        await using var command = Command("SELECT shard, epoch, handing_over FROM eventstream.obtain_leases($1, $2, $3)", group, member, sessionTimeout);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var leases = new List<LeaseGrant>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            leases.Add(new LeaseGrant(reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2)));
+        }
+        return leases;
+    }
+
+    public Task ReleaseLeaseAsync(string group, int shard, string member, CancellationToken cancellationToken) =>
+        ExecuteAsync("SELECT eventstream.release_lease($1, $2, $3)", cancellationToken, group, shard, member);
+
+    public Task LeaveAsync(string group, string member, CancellationToken cancellationToken) =>
+        ExecuteAsync("SELECT eventstream.leave_group($1, $2)", cancellationToken, group, member);
+
+    /// <summary>Records a commit; false when the member does not hold the shard under that epoch.</summary>
+    public Task<bool> CommitAsync(string group, string member, int shard, long epoch, EventPosition position, CancellationToken cancellationToken) =>
+        ScalarAsync<bool>("SELECT eventstream.commit_position($1, $2, $3, $4, 0, $5, $6, $7)", cancellationToken,
+            group, member, shard, epoch,
+            new NpgsqlParameter { Value = new NpgsqlLogSequenceNumber(position.CommitLsn), NpgsqlDbType = NpgsqlDbType.PgLsn },
+            (long)position.Ordinal, position.EventId);
+
+    /// <summary>Every topic, by id.</summary>
+    public async Task<Dictionary<int, string>> LoadTopicsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Command("SELECT topic_id, name FROM eventstream.topics");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var topics = new Dictionary<int, string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            topics[reader.GetInt32(0)] = reader.GetString(1);
+        }
+        return topics;
+    }
+
+    private NpgsqlCommand Command(string sql, params object[] parameters)
+    {
+        var command = database.DataSource.CreateCommand(sql);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        }
+        return command;
+    }
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = Command(sql, parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = Command(sql, parameters);
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}
+
+/// <summary>A group as stored.</summary>
+internal sealed record GroupRow(string[] Topics, DateTime? BackfillFrom, DateTime? BackfillUntil, bool BackfillDone);
+
+/// <summary>A shard a member holds, and whether another member asked for it.</summary>
+internal readonly record struct LeaseGrant(int Shard, long Epoch, bool HandingOver);

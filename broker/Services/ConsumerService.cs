@@ -1,0 +1,226 @@
+using EventStream.Broker.Consuming;
+using EventStream.Broker.Storage;
+using EventStream.Grpc;
+using EventStream.Grpc.Server;
+using EventStream.Protocol.Methods;
+using EventStream.Protocol.V1;
+using Google.Protobuf.WellKnownTypes;
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+
+namespace EventStream.Broker.Services;
+
+/// <summary>eventstream.v1.Consumer: Subscribe sessions for SDKs, and Poll/Commit/Leave for scripts.</summary>
+internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) : IGrpcService
+{
+    private const int MaxMemberIdLength = 256;
+    private const int DefaultPollEvents = 100;
+    private const int MaxPollEvents = 10_000;
+    private static readonly TimeSpan DefaultPollWait = TimeSpan.FromMilliseconds(500);
+
+    public IEnumerable<ServiceDescriptor> Services => [ConsumerMethods.Service];
+
+    public void Bind(GrpcServiceBinder binder)
+    {
+        binder.DuplexStreaming(ConsumerMethods.Subscribe, SubscribeAsync);
+        binder.Unary(ConsumerMethods.Poll, PollAsync);
+        binder.Unary(ConsumerMethods.Commit, CommitAsync);
+        binder.Unary(ConsumerMethods.Leave, LeaveAsync);
+    }
+
+    private async Task SubscribeAsync(RequestStream<SubscribeRequest> requests, ResponseStream<SubscribeResponse> responses, ServerCallContext context)
+    {
+        var token = context.CancellationToken;
+        var first = await requests.ReadNextAsync(token);
+        if (first?.RequestCase != SubscribeRequest.RequestOneofCase.Join)
+        {
+            throw new GrpcException(GrpcStatusCode.InvalidArgument, "Start a Subscribe session with a join request.");
+        }
+        var (coordinator, member, format) = await JoinAsync(first.Join, streaming: true, token);
+        await responses.WriteAsync(new SubscribeResponse
+        {
+            Joined = new Joined { MemberId = member.Id, HeartbeatInterval = Duration.FromTimeSpan(ConsumeOptions.HeartbeatFor(member.SessionTimeout)) },
+        }, token);
+        await StorageCalls.RunAsync(async () =>
+        {
+            await coordinator.BalanceAsync(member, token);
+            return true;
+        });
+
+        using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var pump = Task.Run(() => PumpAsync(coordinator, member, format, responses, pumpStop.Token), CancellationToken.None);
+        var leftCleanly = false;
+        try
+        {
+            await foreach (var request in requests.ReadAllAsync(token))
+            {
+                coordinator.Touch(member);
+                switch (request.RequestCase)
+                {
+                    case SubscribeRequest.RequestOneofCase.Commit:
+                        var result = await StorageCalls.RunAsync(() => coordinator.CommitAsync(member.Id, request.Commit.Commits, token));
+                        await responses.WriteAsync(new SubscribeResponse { CommitResult = result }, token);
+                        break;
+                    case SubscribeRequest.RequestOneofCase.Heartbeat:
+                        break;
+                    default:
+                        throw new GrpcException(GrpcStatusCode.InvalidArgument, "A session joins once; send commits and heartbeats after that.");
+                }
+            }
+            // The client completed its requests: a clean leave.
+            await coordinator.LeaveAsync(member.Id, token);
+            leftCleanly = true;
+        }
+        finally
+        {
+            if (!leftCleanly)
+            {
+                coordinator.Detach(member);
+            }
+            await pumpStop.CancelAsync();
+            try
+            {
+                await pump;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private static async Task PumpAsync(GroupCoordinator coordinator, ConnectedMember member, PayloadFormat format, ResponseStream<SubscribeResponse> responses, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested && !member.Left)
+        {
+            var sent = false;
+            while (member.Control.Reader.TryRead(out var control))
+            {
+                await responses.WriteAsync(control, cancellationToken);
+                sent = true;
+            }
+            foreach (var batch in coordinator.TakeEvents(member, coordinator.BatchLimit * 4, format))
+            {
+                await responses.WriteAsync(new SubscribeResponse { Events = batch }, cancellationToken);
+                sent = true;
+            }
+            if (!sent)
+            {
+                await member.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+
+    private async Task<PollResponse> PollAsync(PollRequest request, ServerCallContext context)
+    {
+        var token = context.CancellationToken;
+        var (coordinator, member, format) = await JoinAsync(request.Subscription ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "Poll needs a subscription."), streaming: false, token);
+        await StorageCalls.RunAsync(async () =>
+        {
+            await coordinator.BalanceAsync(member, token);
+            return true;
+        });
+        var maxEvents = request.MaxEvents <= 0 ? DefaultPollEvents : Math.Min(request.MaxEvents, MaxPollEvents);
+        var wait = request.MaxWait is null ? DefaultPollWait : request.MaxWait.ToTimeSpan();
+        wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > groups.Options.MaxPollWait ? groups.Options.MaxPollWait : wait;
+
+        var batches = coordinator.TakeEvents(member, maxEvents, format);
+        if (batches.Count == 0 && wait > TimeSpan.Zero)
+        {
+            await member.WaitAsync(wait, token);
+            batches = coordinator.TakeEvents(member, maxEvents, format);
+        }
+        var response = new PollResponse { MemberId = member.Id };
+        response.Assigned.Add(coordinator.LeasesOf(member));
+        foreach (var batch in batches)
+        {
+            response.Events.Add(batch.Events);
+            response.Commits.Add(new ShardCommit { Shard = batch.Shard, Epoch = batch.Epoch, Position = batch.Events[^1].Position });
+        }
+        return response;
+    }
+
+    private async Task<CommitResponse> CommitAsync(CommitRequest request, ServerCallContext context)
+    {
+        ConsumerGroups.ValidateName(request.Group);
+        ValidateMemberId(request.MemberId, required: true);
+        var token = context.CancellationToken;
+        var response = groups.Find(request.Group) is { } coordinator
+            ? await StorageCalls.RunAsync(() => coordinator.CommitAsync(request.MemberId, request.Commits, token))
+            : await StorageCalls.RunAsync(() => CommitWithoutCoordinatorAsync(request, token));
+        var rejected = response.Results.Where(r => r.Code != (int)GrpcStatusCode.OK).ToList();
+        if (rejected.Count > 0)
+        {
+            var code = rejected.All(r => r.Code == (int)GrpcStatusCode.InvalidArgument) ? GrpcStatusCode.InvalidArgument : GrpcStatusCode.FailedPrecondition;
+            throw new GrpcException(code, string.Join(" ", rejected.Select(r => r.Message)));
+        }
+        return response;
+    }
+
+    private async Task<CommitResponse> CommitWithoutCoordinatorAsync(CommitRequest request, CancellationToken cancellationToken)
+    {
+        var response = new CommitResponse();
+        foreach (var commit in request.Commits)
+        {
+            var position = commit.Position ?? new Position();
+            var ok = await store.CommitAsync(request.Group, request.MemberId, commit.Shard, commit.Epoch,
+                new EventPosition(position.CommitLsn, position.Ordinal, position.EventId), cancellationToken);
+            response.Results.Add(ok
+                ? new CommitResult { Shard = commit.Shard }
+                : new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.FailedPrecondition, Message = $"Member '{request.MemberId}' does not hold shard {commit.Shard} under epoch {commit.Epoch}." });
+        }
+        return response;
+    }
+
+    private async Task<LeaveResponse> LeaveAsync(LeaveRequest request, ServerCallContext context)
+    {
+        ConsumerGroups.ValidateName(request.Group);
+        ValidateMemberId(request.MemberId, required: true);
+        if (groups.Find(request.Group) is { } coordinator)
+        {
+            await StorageCalls.RunAsync(async () =>
+            {
+                await coordinator.LeaveAsync(request.MemberId, context.CancellationToken);
+                return true;
+            });
+        }
+        else
+        {
+            await StorageCalls.RunAsync(async () =>
+            {
+                await store.LeaveAsync(request.Group, request.MemberId, context.CancellationToken);
+                return true;
+            });
+        }
+        return new LeaveResponse();
+    }
+
+    private async Task<(GroupCoordinator Coordinator, ConnectedMember Member, PayloadFormat Format)> JoinAsync(Subscription subscription, bool streaming, CancellationToken cancellationToken)
+    {
+        ConsumerGroups.ValidateName(subscription.Group);
+        ValidateMemberId(subscription.MemberId, required: false);
+        var topics = TopicPatterns.Parse(subscription.Topics);
+        var options = groups.Options;
+        var session = subscription.SessionTimeout is null ? options.DefaultSessionTimeout : subscription.SessionTimeout.ToTimeSpan();
+        if (session < options.MinSessionTimeout)
+        {
+            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"session_timeout must be at least {options.MinSessionTimeout.TotalSeconds:0.###} s.");
+        }
+        DateTime? startFrom = subscription.Start?.Kind switch
+        {
+            StartPoint.Types.Kind.Earliest => DateTime.MinValue,
+            StartPoint.Types.Kind.Time => subscription.Start.Time?.ToDateTime()
+                ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "A start point of kind TIME needs a time."),
+            _ => null,
+        };
+        var coordinator = await groups.JoinAsync(subscription.Group, topics, startFrom, cancellationToken);
+        var memberId = subscription.MemberId.Length > 0 ? subscription.MemberId : Guid.NewGuid().ToString("N");
+        return (coordinator, coordinator.Attach(memberId, session, streaming, topics), subscription.PayloadFormat);
+    }
+
+    private static void ValidateMemberId(string memberId, bool required)
+    {
+        if ((required && memberId.Length == 0) || memberId.Length > MaxMemberIdLength)
+        {
+            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"member_id must have 1 to {MaxMemberIdLength} characters.");
+        }
+    }
+}
