@@ -1,0 +1,134 @@
+using EventStream.Broker.Tests.Broker;
+using EventStream.Grpc;
+using EventStream.Grpc.Client;
+using EventStream.Protocol.Methods;
+using EventStream.Protocol.V1;
+using static EventStream.Broker.Tests.Consuming.ConsumeClient;
+using static EventStream.Broker.Tests.Producing.ProduceClient;
+
+namespace EventStream.Broker.Tests.Consuming;
+
+/// <summary>How members share, lose and hand over shards, on a real broker process.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class GroupBehaviourTests(BrokerFixture broker)
+{
+    private static readonly TimeSpan Session = TimeSpan.FromSeconds(3);
+    private GrpcChannel Channel => broker.Process.Channel;
+
+    [Fact]
+    public async Task Second_member_gets_half_the_shards_within_a_few_rounds()
+    {
+        var topic = await CreateTopicAsync(Channel);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        await using var a = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
+        await WaitUntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
+
+        await using var b = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
+        await WaitUntilAsync(() => a.Shards.Count == 16 && b.Shards.Count == 16, "each member holds half", TimeSpan.FromSeconds(60));
+        Assert.Empty(a.Shards.Keys.Intersect(b.Shards.Keys));
+    }
+
+    [Fact]
+    public async Task Killed_member_loses_its_shards_after_expiry_and_its_uncommitted_events_go_to_the_new_owner()
+    {
+        var topic = await CreateTopicAsync(Channel);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        await using var a = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
+        await WaitUntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
+        await ProduceAsync(topic, 0, 40);
+        await WaitUntilAsync(() => a.Received.Count == 40, "the first member received everything");
+        await a.CommitReceivedAsync();
+        await ProduceAsync(topic, 40, 40);
+        await WaitUntilAsync(() => a.Received.Count == 80, "the first member received the second half");
+
+        await using var b = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
+        await a.AbandonAsync();
+        await WaitUntilAsync(() => b.Shards.Count == 32, "the survivor takes every shard after expiry", TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(() => b.Received.Count >= 40, "the uncommitted events are delivered again");
+
+        var redelivered = b.Received.Select(r => r.Event.Data.ToStringUtf8()).ToHashSet();
+        Assert.Equal(Enumerable.Range(40, 40).Select(i => "e" + i).ToHashSet(), redelivered);
+    }
+
+    [Fact]
+    public async Task Commit_from_a_stale_owner_is_rejected()
+    {
+        var topic = await CreateTopicAsync(Channel);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        var stale = Subscription(group, [topic], session: TimeSpan.FromSeconds(1));
+        var first = await Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = stale });
+        await Task.Delay(1500);
+        var taker = Subscription(group, [topic], session: TimeSpan.FromSeconds(10));
+        var second = await Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = taker });
+        Assert.Equal(32, second.Assigned.Count);
+
+        var lease = first.Assigned[0];
+        var error = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ConsumerMethods.Commit, new CommitRequest
+        {
+            Group = group,
+            MemberId = first.MemberId,
+            Commits = { new ShardCommit { Shard = lease.Shard, Epoch = lease.Epoch, Position = new Position { CommitLsn = 1 } } },
+        }));
+        Assert.Equal(GrpcStatusCode.FailedPrecondition, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_groups_on_one_topic_each_receive_everything()
+    {
+        var topic = await CreateTopicAsync(Channel);
+        var one = Subscription("g-" + Guid.NewGuid().ToString("N"), [topic], StartPoint.Types.Kind.Earliest);
+        var two = Subscription("g-" + Guid.NewGuid().ToString("N"), [topic], StartPoint.Types.Kind.Earliest);
+        await ProduceAsync(topic, 0, 30);
+
+        var first = await PollUntilAsync(Channel, one, 30, TimeSpan.FromSeconds(30));
+        var second = await PollUntilAsync(Channel, two, 30, TimeSpan.FromSeconds(30));
+        Assert.Equal(30, first.Select(e => e.EventId).Distinct().Count());
+        Assert.Equal(first.Select(e => e.EventId).Order(), second.Select(e => e.EventId).Order());
+    }
+
+    [Fact]
+    public async Task Prefix_pattern_covers_matching_topics_only_including_ones_created_later()
+    {
+        var prefix = "adclick-" + Guid.NewGuid().ToString("N")[..8];
+        var early = await CreateTopicAsync(Channel, prefix + ".eu");
+        var other = await CreateTopicAsync(Channel);
+        var subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), [prefix + "*"]);
+        await PollUntilAsync(Channel, subscription, 1, TimeSpan.FromSeconds(1));
+        var late = await CreateTopicAsync(Channel, prefix + ".us");
+
+        await ProduceAsync(early, 0, 5);
+        await ProduceAsync(other, 100, 5);
+        await ProduceAsync(late, 200, 5);
+        var events = await PollUntilAsync(Channel, subscription, 10, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(10, events.Count);
+        Assert.Equal(new[] { early, late }.Order(), events.Select(e => e.Topic).Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Text_and_json_payloads_render_for_grpcurl()
+    {
+        var topic = await CreateTopicAsync(Channel);
+        var subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), [topic], StartPoint.Types.Kind.Earliest);
+        subscription.PayloadFormat = PayloadFormat.Json;
+        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [new EventData { Text = "{\"n\": 1}" }, new EventData { Text = "plain" }]));
+
+        var events = await PollUntilAsync(Channel, subscription, 2, TimeSpan.FromSeconds(30));
+        var ordered = events.OrderBy(e => e.EventId).ToList();
+        Assert.Equal(1, ordered[0].Json.StructValue.Fields["n"].NumberValue);
+        Assert.Equal("plain", ordered[1].Text);
+    }
+
+    private async Task ProduceAsync(string topic, int from, int count) =>
+        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i))));
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(50);
+        }
+    }
+}
