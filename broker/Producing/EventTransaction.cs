@@ -1,6 +1,6 @@
 using EventStream.Grpc;
 using Npgsql;
-using NpgsqlTypes;
+using System.Buffers;
 
 namespace EventStream.Broker.Producing;
 
@@ -10,8 +10,7 @@ namespace EventStream.Broker.Producing;
 /// </summary>
 internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches)
 {
-    private const string CopyCommand =
-        "COPY eventstream.events (topic_id, shard, event_id, ingest_time, producer_time, key, payload, headers, content_type) FROM STDIN (FORMAT BINARY)";
+    private const string CopyCommand = "COPY eventstream.events (" + BinaryCopyWriter.Columns + ") FROM STDIN (FORMAT BINARY)";
 
     // "no partition of relation found for row": the partition timers fell behind.
     private const string NoPartitionSqlState = "23514";
@@ -86,51 +85,27 @@ internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAlloc
 
     private static async Task CopyAsync(NpgsqlConnection connection, List<(PendingBatch Batch, long FirstEventId)> accepted, DateTime ingestTime, CancellationToken cancellationToken)
     {
-        await using var copy = await connection.BeginBinaryImportAsync(CopyCommand, cancellationToken);
-        foreach (var (batch, firstEventId) in accepted)
+        var size = 21;
+        foreach (var (batch, _) in accepted)
         {
-            var topicId = batch.Topic.Id;
-            for (var i = 0; i < batch.Events.Count; i++)
+            foreach (var row in batch.Events)
             {
-                var row = batch.Events[i];
-                copy.StartRow();
-                copy.Write(topicId, NpgsqlDbType.Integer);
-                copy.Write(row.Shard, NpgsqlDbType.Integer);
-                copy.Write(firstEventId + i, NpgsqlDbType.Bigint);
-                copy.Write(ingestTime, NpgsqlDbType.TimestampTz);
-                WriteNullable(copy, row.ProducerTime, NpgsqlDbType.TimestampTz);
-                WriteNullable(copy, row.Key, NpgsqlDbType.Bytea);
-                copy.Write(row.Payload, NpgsqlDbType.Bytea);
-                WriteNullable(copy, row.HeadersJson, NpgsqlDbType.Jsonb);
-                WriteNullable(copy, row.ContentType, NpgsqlDbType.Text);
+                size += BinaryCopyWriter.MaxRowSize(row);
             }
         }
-        await copy.CompleteAsync(cancellationToken);
-    }
-
-    private static void WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type)
-        where T : struct
-    {
-        if (value is { } v)
+        var buffer = new ArrayBufferWriter<byte>(size);
+        var rows = new BinaryCopyWriter(buffer);
+        rows.WriteHeader();
+        foreach (var (batch, firstEventId) in accepted)
         {
-            copy.Write(v, type);
+            for (var i = 0; i < batch.Events.Count; i++)
+            {
+                rows.WriteRow(batch.Topic.Id, firstEventId + i, ingestTime, batch.Events[i]);
+            }
         }
-        else
-        {
-            copy.WriteNull();
-        }
-    }
-
-    private static void WriteNullable(NpgsqlBinaryImporter copy, string? value, NpgsqlDbType type)
-    {
-        if (value is null)
-        {
-            copy.WriteNull();
-        }
-        else
-        {
-            copy.Write(value, type);
-        }
+        rows.WriteTrailer();
+        await using var copy = await connection.BeginRawBinaryCopyAsync(CopyCommand, cancellationToken);
+        await copy.WriteAsync(buffer.WrittenMemory, cancellationToken);
     }
 }
 

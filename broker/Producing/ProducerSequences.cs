@@ -16,7 +16,7 @@ internal enum SequenceVerdict
     Accept,
     /// <summary>Stored before; acknowledge it again.</summary>
     Duplicate,
-    /// <summary>Ahead of the next sequence: an earlier batch is missing (ABORTED, retry in order).</summary>
+    /// <summary>Ahead of the next sequence (or not 0 for a new producer): an earlier batch is missing (ABORTED, retry in order).</summary>
     Ahead,
     /// <summary>Behind and no longer remembered (FAILED_PRECONDITION).</summary>
     Behind,
@@ -40,7 +40,9 @@ internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch>
 
     public (SequenceVerdict Verdict, RememberedBatch? Stored) Check(long firstSequence, int count)
     {
-        if (NextSequence < 0 || firstSequence == NextSequence)
+        // A producer new to this topic starts at 0: a later batch that overtook its first one must
+        // wait for it, or the two would be stored out of order.
+        if (firstSequence == Math.Max(NextSequence, 0))
         {
             return (SequenceVerdict.Accept, null);
         }

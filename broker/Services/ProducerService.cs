@@ -24,11 +24,22 @@ internal sealed class ProducerService(TopicRegistry topics, ClusterSettings clus
 
     private async Task<ProduceResponse> ProduceAsync(ProduceRequest request, string orderKey, CancellationToken cancellationToken)
     {
+        var (batch, committed) = await QueueAsync(request, orderKey, cancellationToken);
+        return Respond(batch, await committed);
+    }
+
+    /// <summary>Validates a batch and queues it for its writer; the returned task completes at commit.</summary>
+    private async Task<(PendingBatch Batch, Task<BatchOutcome> Committed)> QueueAsync(ProduceRequest request, string orderKey, CancellationToken cancellationToken)
+    {
         var topic = await topics.ResolveForProduceAsync(request.Topic, cancellationToken);
         var shardCount = await cluster.GetShardCountAsync(cancellationToken);
         var batch = ProduceRequestReader.Read(request, topic, shardCount, options.Value);
         // Not cancellable once queued: the commit may already be under way.
-        var outcome = await writer.WriteAsync(batch, orderKey);
+        return (batch, writer.WriteAsync(batch, orderKey));
+    }
+
+    private static ProduceResponse Respond(PendingBatch batch, BatchOutcome outcome)
+    {
         var ingestTime = Timestamp.FromDateTime(DateTime.SpecifyKind(outcome.IngestTime, DateTimeKind.Utc));
         var response = new ProduceResponse();
         for (var i = 0; i < batch.Events.Count; i++)
@@ -53,13 +64,26 @@ internal sealed class ProducerService(TopicRegistry topics, ClusterSettings clus
         {
             await inFlight.WaitAsync(context.CancellationToken);
             var batch = request.Batch ?? new ProduceRequest();
-            // Queue in arrival order, answer as each commits.
-            var produce = ProduceAsync(batch, batch.ProducerId.Length > 0 ? batch.ProducerId : connectionKey, context.CancellationToken);
-            pending.Add(AnswerAsync(request.RequestId, produce, responses, inFlight, context.CancellationToken));
+            Task<ProduceResponse> answer;
+            try
+            {
+                // Queued one after another, so a stream's batches commit in the order sent;
+                // only the waits for their commits overlap.
+                var (queued, committed) = await QueueAsync(batch, batch.ProducerId.Length > 0 ? batch.ProducerId : connectionKey, context.CancellationToken);
+                answer = RespondWhenCommittedAsync(queued, committed);
+            }
+            catch (GrpcException e)
+            {
+                answer = Task.FromException<ProduceResponse>(e);
+            }
+            pending.Add(AnswerAsync(request.RequestId, answer, responses, inFlight, context.CancellationToken));
             pending.RemoveAll(t => t.IsCompleted);
         }
         await Task.WhenAll(pending);
     }
+
+    private static async Task<ProduceResponse> RespondWhenCommittedAsync(PendingBatch batch, Task<BatchOutcome> committed) =>
+        Respond(batch, await committed);
 
     private static async Task AnswerAsync(long requestId, Task<ProduceResponse> produce, ResponseStream<ProduceStreamResponse> responses, SemaphoreSlim inFlight, CancellationToken cancellationToken)
     {

@@ -1,0 +1,54 @@
+using System.Globalization;
+using EventStream.Benchmarks;
+
+// Produce benchmark: raw COPY baseline vs SDK -> broker -> PostgreSQL, interleaved rounds on
+// one machine, then ack latency at a fixed rate. Options: --events N --rounds N --rate N --seconds N
+var settings = BenchmarkSettings.Parse(args);
+Console.WriteLine($"Starting a broker on a fresh embedded PostgreSQL ({Environment.ProcessorCount} cores)...");
+await using var broker = await BenchmarkBroker.StartAsync();
+var topic = await ProduceBenchmark.CreateTopicAsync(broker, "bench-" + Guid.NewGuid().ToString("N")[..8]);
+
+var baseline = new List<double>();
+var sdk = new List<double>();
+await ProduceBenchmark.WarmUpAsync(broker, topic);
+for (var round = 1; round <= settings.Rounds; round++)
+{
+    baseline.Add(await CopyBaseline.MeasureAsync(broker.Database, topic.Id, settings.Events, settings.PayloadBytes));
+    sdk.Add(await ProduceBenchmark.MeasureThroughputAsync(broker, topic.Name, settings.Events, settings.PayloadBytes));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: baseline {baseline[^1],10:N0} events/s   sdk {sdk[^1],10:N0} events/s"));
+}
+
+var latency = await ProduceBenchmark.MeasureLatencyAsync(broker, topic.Name, settings.Rate, settings.Seconds, settings.PayloadBytes);
+var baselineMedian = Statistics.Median(baseline);
+var sdkMedian = Statistics.Median(sdk);
+Console.WriteLine();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+    produce throughput, {settings.PayloadBytes}-byte events, {settings.Events:N0} per run, median of {settings.Rounds} rounds:
+      baseline  raw Npgsql binary COPY, same table : {baselineMedian,10:N0} events/s
+      sdk       SDK -> broker -> PostgreSQL        : {sdkMedian,10:N0} events/s   (batch API, {ProduceBenchmark.EventsPerCall} events a call)
+      ratio     sdk / baseline                     : {sdkMedian / baselineMedian,10:F2}   (goal >= 0.60)
+    ack latency at {settings.Rate:N0} events/s for {settings.Seconds} s ({latency.Count:N0} events):
+      p50 {latency.P50.TotalMilliseconds:F1} ms   p99 {latency.P99.TotalMilliseconds:F1} ms   max {latency.Max.TotalMilliseconds:F1} ms
+    """));
+
+internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes)
+{
+    public static BenchmarkSettings Parse(string[] args)
+    {
+        var settings = new BenchmarkSettings(Events: 500_000, Rounds: 3, Rate: 5_000, Seconds: 10, PayloadBytes: 200);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            settings = args[i] switch
+            {
+                "--events" => settings with { Events = value },
+                "--rounds" => settings with { Rounds = value },
+                "--rate" => settings with { Rate = value },
+                "--seconds" => settings with { Seconds = value },
+                "--payload-bytes" => settings with { PayloadBytes = value },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; use --events, --rounds, --rate, --seconds, --payload-bytes."),
+            };
+        }
+        return settings;
+    }
+}

@@ -1,0 +1,45 @@
+namespace EventStream.Client;
+
+/// <summary>Why an EventStream operation failed; see <see cref="EventStreamException.Reason"/>.</summary>
+public enum EventStreamErrorReason
+{
+    /// <summary>A failure that fits no other reason (gRPC UNKNOWN, ALREADY_EXISTS).</summary>
+    Unknown = 0,
+
+    /// <summary>The topic does not exist (gRPC NOT_FOUND). Create it first.</summary>
+    TopicNotFound,
+
+    /// <summary>The broker rejected the request as malformed, e.g. a bad topic name (INVALID_ARGUMENT, OUT_OF_RANGE).</summary>
+    InvalidArgument,
+
+    /// <summary>A size or quota limit was hit, e.g. an event larger than a request may be (RESOURCE_EXHAUSTED).</summary>
+    LimitExceeded,
+
+    /// <summary>The broker could not be reached or is not ready (UNAVAILABLE). Transient.</summary>
+    Unavailable,
+
+    /// <summary>The operation did not finish in time: a request deadline (DEADLINE_EXCEEDED) or the producer's delivery timeout. Transient.</summary>
+    Timeout,
+
+    /// <summary>
+    /// The broker's sequence numbers for this producer and topic disagree with the batch: ABORTED when the
+    /// batch is ahead (transient; the producer resends earlier batches first), FAILED_PRECONDITION when it is
+    /// behind and no longer remembered (not transient).
+    /// </summary>
+    SequenceConflict,
+
+    /// <summary>The call was cancelled (CANCELLED).</summary>
+    Cancelled,
+
+    /// <summary>The caller has no valid credentials or may not do this (UNAUTHENTICATED, PERMISSION_DENIED).</summary>
+    Unauthorized,
+
+    /// <summary>The broker does not implement the method, e.g. an older version (UNIMPLEMENTED).</summary>
+    NotSupported,
+
+    /// <summary>The broker failed internally or sent something malformed (INTERNAL, DATA_LOSS).</summary>
+    Internal,
+
+    /// <summary>The producer was disposed before the event was acknowledged; the event may or may not be stored.</summary>
+    ClientClosed,
+}

@@ -1,0 +1,31 @@
+using EventStream.Client.Producer;
+using EventStream.Protocol.V1;
+using Google.Protobuf;
+
+namespace EventStream.Client.Tests.Producer;
+
+/// <summary>Builds pending events and batches for the state-machine tests.</summary>
+internal static class PendingEvents
+{
+    public static PendingEvent Of(int size = 10) =>
+        new(new EventData { Data = ByteString.CopyFrom(new byte[1]) }, size, DateTimeOffset.UnixEpoch, NoCall.Instance);
+
+    public static ProducerBatch Batch(int events, TimeSpan? deadline = null)
+    {
+        var batch = new ProducerBatch(TimeSpan.Zero, deadline ?? TimeSpan.FromMinutes(2));
+        for (var i = 0; i < events; i++)
+        {
+            batch.Add(Of());
+        }
+        return batch;
+    }
+
+    private sealed class NoCall : IProduceCall
+    {
+        public static readonly NoCall Instance = new();
+
+        public void OnEventFinished()
+        {
+        }
+    }
+}
