@@ -21,6 +21,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
 builder.Services.AddOptions<ConsumeOptions>().Bind(builder.Configuration.GetSection(ConsumeOptions.SectionName));
 builder.Services.AddSingleton<GroupStore>();
 builder.Services.AddSingleton<ConsumerGroups>();
+builder.Services.AddSingleton<GroupAdmin>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsumerGroups>());
 builder.Services.AddGrpcService<AdminService>();
 builder.Services.AddGrpcService<ProducerService>();

@@ -1,3 +1,4 @@
+using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
 using EventStream.Grpc.Server;
@@ -8,8 +9,8 @@ using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 
 namespace EventStream.Broker.Services;
 
-/// <summary>eventstream.v1.Admin: topics. Group methods answer UNIMPLEMENTED until consumer groups exist.</summary>
-internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster) : IGrpcService
+/// <summary>eventstream.v1.Admin: topics and consumer groups.</summary>
+internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster, GroupAdmin groups) : IGrpcService
 {
     public IEnumerable<ServiceDescriptor> Services => [AdminMethods.Service];
 
@@ -19,6 +20,18 @@ internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster
         binder.Unary(AdminMethods.ListTopics, ListTopicsAsync);
         binder.Unary(AdminMethods.DescribeTopic, DescribeTopicAsync);
         binder.Unary(AdminMethods.DeleteTopic, DeleteTopicAsync);
+        binder.Unary(AdminMethods.ListGroups, (_, context) => groups.ListAsync(context.CancellationToken));
+        binder.Unary(AdminMethods.DescribeGroup, (request, context) => groups.DescribeAsync(request.Group, context.CancellationToken));
+        binder.Unary(AdminMethods.DeleteGroup, async (request, context) =>
+        {
+            await groups.DeleteAsync(request.Group, context.CancellationToken);
+            return new DeleteGroupResponse();
+        });
+        binder.Unary(AdminMethods.ResetGroup, async (request, context) =>
+        {
+            await groups.ResetAsync(request.Group, request.Start, context.CancellationToken);
+            return new ResetGroupResponse();
+        });
     }
 
     private async Task<Topic> CreateTopicAsync(CreateTopicRequest request, ServerCallContext context)

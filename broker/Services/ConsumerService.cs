@@ -204,13 +204,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
         {
             throw new GrpcException(GrpcStatusCode.InvalidArgument, $"session_timeout must be at least {options.MinSessionTimeout.TotalSeconds:0.###} s.");
         }
-        DateTime? startFrom = subscription.Start?.Kind switch
-        {
-            StartPoint.Types.Kind.Earliest => DateTime.MinValue,
-            StartPoint.Types.Kind.Time => subscription.Start.Time?.ToDateTime()
-                ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "A start point of kind TIME needs a time."),
-            _ => null,
-        };
+        var startFrom = StartPoints.From(subscription.Start);
         var coordinator = await groups.JoinAsync(subscription.Group, topics, startFrom, cancellationToken);
         var memberId = subscription.MemberId.Length > 0 ? subscription.MemberId : Guid.NewGuid().ToString("N");
         return (coordinator, coordinator.Attach(memberId, session, streaming, topics), subscription.PayloadFormat);
