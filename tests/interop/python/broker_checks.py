@@ -295,6 +295,48 @@ def deadline_exceeded(ctx):
     raise CheckFailed({"error": "stream ended before the deadline", "messages": messages})
 
 
+@check("produce_poll_commit")
+def produce_poll_commit(ctx):
+    """What a grpcurl user does: create a topic, produce text, poll it back as text, commit."""
+    suffix = f"{os.getpid()}-{int(time.time() * 1000)}"
+    topic, group = f"interop-py-{suffix}", f"interop-py-{suffix}"
+    ctx.call("/eventstream.v1.Admin/CreateTopic", ctx.message("eventstream.v1.CreateTopicRequest")(name=topic))
+    EventData = ctx.message("eventstream.v1.EventData")
+    produced = ctx.call("/eventstream.v1.Producer/Produce", ctx.message("eventstream.v1.ProduceRequest")(
+        topic=topic, events=[EventData(key_text=f"k{i % 3}", text=f"hello {i}") for i in range(10)]))
+    Subscription = ctx.message("eventstream.v1.Subscription")
+    StartPoint = ctx.message("eventstream.v1.StartPoint")
+    Duration = ctx.message("google.protobuf.Duration")
+    subscription = Subscription(group=group, topics=[topic], start=StartPoint(kind=1),  # KIND_EARLIEST
+                                payload_format=1)  # PAYLOAD_FORMAT_TEXT
+    texts, member, commits = [], "", []
+    deadline = time.monotonic() + 30
+    while len(texts) < 10 and time.monotonic() < deadline:
+        subscription.member_id = member
+        polled = ctx.call("/eventstream.v1.Consumer/Poll", ctx.message("eventstream.v1.PollRequest")(
+            subscription=subscription, max_events=100, max_wait=Duration(nanos=300_000_000)), timeout=35)
+        member = polled.member_id
+        texts += [e.text for e in polled.events]
+        if polled.commits:
+            ctx.call("/eventstream.v1.Consumer/Commit", ctx.message("eventstream.v1.CommitRequest")(
+                group=group, member_id=member, commits=polled.commits))
+            commits += polled.commits
+    detail = {"produced": len(produced.deliveries), "received": len(texts), "member_id": member, "commits": len(commits)}
+    if sorted(texts) != sorted(f"hello {i}" for i in range(10)):
+        raise CheckFailed(dict(detail, texts=texts))
+    # A commit under an epoch the member never held is fenced off.
+    stale = commits[0]
+    stale.epoch += 1000
+    err = expect_failure(lambda: ctx.call("/eventstream.v1.Consumer/Commit", ctx.message("eventstream.v1.CommitRequest")(
+        group=group, member_id=member, commits=[stale])))
+    detail["stale_commit"] = code_of(err)
+    if err.code() != grpc.StatusCode.FAILED_PRECONDITION:
+        raise CheckFailed(detail)
+    ctx.call("/eventstream.v1.Consumer/Leave", ctx.message("eventstream.v1.LeaveRequest")(group=group, member_id=member))
+    return detail
+
+
+
 def run_check(fn, ctx, timeout_s):
     """Runs one check in a thread so that a hang is reported instead of blocking the run."""
     outcome = {}
