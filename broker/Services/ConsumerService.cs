@@ -15,7 +15,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
     private const int MaxMemberIdLength = 256;
     private const int DefaultPollEvents = 100;
     private const int MaxPollEvents = 10_000;
-    private static readonly TimeSpan DefaultPollWait = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(2);
 
     public IEnumerable<ServiceDescriptor> Services => [ConsumerMethods.Service];
 
