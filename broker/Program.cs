@@ -1,5 +1,6 @@
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Health;
+using EventStream.Broker.Maintenance;
 using EventStream.Broker.Producing;
 using EventStream.Broker.Services;
 using EventStream.Broker.Storage;
@@ -11,6 +12,7 @@ builder.WebHost.UseGrpcEndpoints();
 
 // The database first: the host stops services in reverse order, so it outlives its users.
 builder.Services.AddEventStreamDatabase(builder.Configuration);
+builder.Services.AddEventStreamMaintenance(builder.Configuration);
 builder.Services.AddGrpcServer(options => builder.Configuration.GetSection("EventStream:Grpc").Bind(options));
 builder.Services.AddSingleton<ClusterSettings>();
 builder.Services.AddOptions<TopicOptions>().Bind(builder.Configuration.GetSection(TopicOptions.SectionName));

@@ -91,7 +91,8 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
                 await StopOrphanAsync(commands, cancellationToken);
             }
 
-            var port = await StartServerAsync(options, commands, account, binaries.HasPgCron, logger, cancellationToken);
+            var preloadPgCron = binaries.HasPgCron && options.PreloadPgCron;
+            var port = await StartServerAsync(options, commands, account, preloadPgCron, logger, cancellationToken);
             layout.WriteLastPort(port);
 
             var instance = new EmbeddedPostgres(commands, directoryLock, logger, port, BuildConnectionString(port, password, options.Database));

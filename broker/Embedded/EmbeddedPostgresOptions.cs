@@ -40,6 +40,12 @@ public sealed class EmbeddedPostgresOptions
     /// <summary>Longest wait for initdb, start and stop, each.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Preload pg_cron (with <c>cron.database_name</c> = <see cref="Database"/>) when it is
+    /// installed. Default true; without it the broker runs its timers itself.
+    /// </summary>
+    public bool PreloadPgCron { get; set; } = true;
+
     /// <summary>Account PostgreSQL runs as when the broker runs as root.</summary>
     public string OsUser { get; set; } = "postgres";
 
