@@ -1,9 +1,16 @@
 using System.Globalization;
 using EventStream.Benchmarks;
 
-// Produce benchmark: raw COPY baseline vs SDK -> broker -> PostgreSQL, interleaved rounds on
-// one machine, then ack latency at a fixed rate. Options: --events N --rounds N --rate N --seconds N
-var settings = BenchmarkSettings.Parse(args);
+// produce: raw COPY baseline vs SDK -> broker -> PostgreSQL, interleaved rounds on one machine,
+//          then ack latency at a fixed rate. Options: --events N --rounds N --rate N --seconds N
+// consume: a group of 1 and of 4 members against the producers' rate, then ack -> delivery
+//          latency at --rate (default 20,000) events/s.
+if (args.FirstOrDefault() == "consume")
+{
+    await ConsumeCommand.RunAsync(BenchmarkSettings.Parse(args[1..]));
+    return;
+}
+var settings = BenchmarkSettings.Parse(args.FirstOrDefault() == "produce" ? args[1..] : args);
 Console.WriteLine($"Starting a broker on a fresh embedded PostgreSQL ({Environment.ProcessorCount} cores)...");
 await using var broker = await BenchmarkBroker.StartAsync();
 var topic = await ProduceBenchmark.CreateTopicAsync(broker, "bench-" + Guid.NewGuid().ToString("N")[..8]);
@@ -31,7 +38,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
       p50 {latency.P50.TotalMilliseconds:F1} ms   p99 {latency.P99.TotalMilliseconds:F1} ms   max {latency.Max.TotalMilliseconds:F1} ms
     """));
 
-internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes)
+internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes, bool EventsGiven = false, bool RateGiven = false)
 {
     public static BenchmarkSettings Parse(string[] args)
     {
@@ -41,9 +48,9 @@ internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int S
             var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             settings = args[i] switch
             {
-                "--events" => settings with { Events = value },
+                "--events" => settings with { Events = value, EventsGiven = true },
                 "--rounds" => settings with { Rounds = value },
-                "--rate" => settings with { Rate = value },
+                "--rate" => settings with { Rate = value, RateGiven = true },
                 "--seconds" => settings with { Seconds = value },
                 "--payload-bytes" => settings with { PayloadBytes = value },
                 _ => throw new ArgumentException($"Unknown option {args[i]}; use --events, --rounds, --rate, --seconds, --payload-bytes."),

@@ -18,8 +18,20 @@ internal sealed class ConnectedMember(string id, TimeSpan sessionTimeout, bool s
     /// <summary>Shards held, with their lease epochs.</summary>
     public Dictionary<int, long> Shards { get; } = [];
 
-    /// <summary>Control messages for a Subscribe session (assignments, revocations, commit results).</summary>
-    public Channel<SubscribeResponse> Control { get; } = Channel.CreateUnbounded<SubscribeResponse>();
+    /// <summary>Control messages for the current Subscribe session (assignments, revocations).</summary>
+    public Channel<SubscribeResponse> Control { get; private set; } = Channel.CreateUnbounded<SubscribeResponse>();
+
+    /// <summary>
+    /// The current Subscribe session: a member that reconnects starts a new one, and the older
+    /// session, perhaps on a connection not yet known to be dead, stops delivering.
+    /// </summary>
+    public int Session { get; private set; }
+
+    public int StartSession()
+    {
+        Control = Channel.CreateUnbounded<SubscribeResponse>();
+        return ++Session;
+    }
 
     /// <summary>When the member was last heard from (stopwatch timestamp).</summary>
     public long LastSeen { get; set; } = now;

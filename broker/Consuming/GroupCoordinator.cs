@@ -103,6 +103,20 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
                 member = new ConnectedMember(memberId, sessionTimeout, streaming, now);
                 _members[memberId] = member;
             }
+            if (streaming)
+            {
+                // A new session of the member: events sent into its last connection may never have
+                // arrived. Clearing its shards makes the next balancing round send the assignment.
+                foreach (var shard in member.Shards.Keys)
+                {
+                    if (_shards[shard].Owner == memberId)
+                    {
+                        _shards[shard].Redeliver();
+                    }
+                }
+                member.Shards.Clear();
+                member.StartSession();
+            }
             member.SessionTimeout = sessionTimeout;
             member.Streaming = streaming;
             member.LastSeen = now;
@@ -112,11 +126,14 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     }
 
     /// <summary>A member's session ended without leaving: its leases expire unless it comes back.</summary>
-    public void Detach(ConnectedMember member)
+    public void Detach(ConnectedMember member, int session)
     {
         lock (_gate)
         {
-            member.Streaming = false;
+            if (member.Session == session)
+            {
+                member.Streaming = false;
+            }
         }
     }
 

@@ -66,6 +66,9 @@ internal sealed class ShardQueue(int shard)
         Revoking = false;
     }
 
+    /// <summary>The owner reconnected: what it had received and not committed may be lost, so send it again.</summary>
+    public void Redeliver() => Delivered = 0;
+
     /// <summary>The next events for the owner, marked as received.</summary>
     public List<StreamedEvent> TakeUndelivered(int max)
     {

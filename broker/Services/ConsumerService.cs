@@ -36,6 +36,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
             throw new GrpcException(GrpcStatusCode.InvalidArgument, "Start a Subscribe session with a join request.");
         }
         var (coordinator, member, format) = await JoinAsync(first.Join, streaming: true, token);
+        var session = member.Session;
         await responses.WriteAsync(new SubscribeResponse
         {
             Joined = new Joined { MemberId = member.Id, HeartbeatInterval = Duration.FromTimeSpan(ConsumeOptions.HeartbeatFor(member.SessionTimeout)) },
@@ -46,12 +47,14 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
             return true;
         });
 
-        using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(token);
-        var pump = Task.Run(() => PumpAsync(coordinator, member, format, responses, pumpStop.Token), CancellationToken.None);
+        // Ended when the member is dropped (silent past its session timeout) or superseded by a
+        // newer session of the same member, so the client learns it must join again.
+        using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var pump = Task.Run(() => PumpAsync(coordinator, member, session, format, responses, sessionEnd), CancellationToken.None);
         var leftCleanly = false;
         try
         {
-            await foreach (var request in requests.ReadAllAsync(token))
+            await foreach (var request in requests.ReadAllAsync(sessionEnd.Token))
             {
                 coordinator.Touch(member);
                 switch (request.RequestCase)
@@ -70,13 +73,19 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
             await coordinator.LeaveAsync(member.Id, token);
             leftCleanly = true;
         }
+        catch (OperationCanceledException) when (sessionEnd.IsCancellationRequested && !token.IsCancellationRequested)
+        {
+            throw new GrpcException(GrpcStatusCode.Unavailable, member.Session != session
+                ? "A newer session of this member took over."
+                : "The member missed its heartbeats for longer than its session timeout; join again.");
+        }
         finally
         {
             if (!leftCleanly)
             {
-                coordinator.Detach(member);
+                coordinator.Detach(member, session);
             }
-            await pumpStop.CancelAsync();
+            await sessionEnd.CancelAsync();
             try
             {
                 await pump;
@@ -87,14 +96,21 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
         }
     }
 
-    private static async Task PumpAsync(GroupCoordinator coordinator, ConnectedMember member, PayloadFormat format, ResponseStream<SubscribeResponse> responses, CancellationToken cancellationToken)
+    private static async Task PumpAsync(GroupCoordinator coordinator, ConnectedMember member, int session, PayloadFormat format, ResponseStream<SubscribeResponse> responses, CancellationTokenSource sessionEnd)
     {
-        while (!cancellationToken.IsCancellationRequested && !member.Left)
+        var cancellationToken = sessionEnd.Token;
+        var control = member.Control;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            var sent = false;
-            while (member.Control.Reader.TryRead(out var control))
+            if (member.Left || member.Session != session)
             {
-                await responses.WriteAsync(control, cancellationToken);
+                await sessionEnd.CancelAsync();
+                return;
+            }
+            var sent = false;
+            while (control.Reader.TryRead(out var message))
+            {
+                await responses.WriteAsync(message, cancellationToken);
                 sent = true;
             }
             foreach (var batch in coordinator.TakeEvents(member, coordinator.BatchLimit * 4, format))

@@ -58,7 +58,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     /// <summary>The data source; throws before <see cref="Ready"/> completes.</summary>
     public NpgsqlDataSource DataSource => Ready.IsCompletedSuccessfully
         ? Ready.Result
-        : throw new InvalidOperationException("The database is not ready yet: await DatabaseEndpoint.Ready first.");
+        : throw new DatabaseNotReadyException();
 
     /// <summary>
     /// The connection string, password included, for connections a data source cannot open
@@ -66,7 +66,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     /// </summary>
     public string ConnectionString => Ready.IsCompletedSuccessfully && _connectionString is { } value
         ? value
-        : throw new InvalidOperationException("The database is not ready yet: await DatabaseEndpoint.Ready first.");
+        : throw new DatabaseNotReadyException();
 
     /// <summary>True when the broker runs its own PostgreSQL (no connection string configured).</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(_configuredConnectionString);
@@ -162,3 +162,6 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
         }
     }
 }
+
+/// <summary>The database is still starting (or failed to): calls that need it cannot run yet.</summary>
+public sealed class DatabaseNotReadyException() : InvalidOperationException("The database is not ready yet: await DatabaseEndpoint.Ready first.");

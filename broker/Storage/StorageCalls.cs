@@ -23,6 +23,7 @@ internal static class StorageCalls
     public static GrpcStatus? ToStatus(Exception e) => e switch
     {
         GrpcException => null,
+        DatabaseNotReadyException => new GrpcStatus(GrpcStatusCode.Unavailable, "The broker's database is starting; retry shortly."),
         PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" or "08006" or "08003" or "08001" } =>
             Unavailable,
         PostgresException pg => new GrpcStatus(GrpcStatusCode.Internal, $"The database rejected the request (SQLSTATE {pg.SqlState})."),

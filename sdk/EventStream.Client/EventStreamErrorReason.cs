@@ -40,6 +40,16 @@ public enum EventStreamErrorReason
     /// <summary>The broker failed internally or sent something malformed (INTERNAL, DATA_LOSS).</summary>
     Internal,
 
-    /// <summary>The producer was disposed before the event was acknowledged; the event may or may not be stored.</summary>
+    /// <summary>
+    /// The client was disposed first: a producer before the event was acknowledged (the event may or may
+    /// not be stored), a consumer before a commit was answered (it may or may not have been recorded).
+    /// </summary>
     ClientClosed,
+
+    /// <summary>
+    /// A consumer's commit was rejected because the member no longer holds the shard under the lease the
+    /// events came with (FAILED_PRECONDITION): the shard moved to another member, which receives the
+    /// uncommitted events again. Not transient.
+    /// </summary>
+    LeaseLost,
 }

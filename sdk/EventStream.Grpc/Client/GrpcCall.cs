@@ -115,7 +115,7 @@ public sealed class GrpcCall<TRequest, TResponse> : IDisposable
         await _writeLock.WaitAsync(token.Token);
         try
         {
-            var stream = await content.Stream.WaitAsync(token.Token);
+            var stream = await RequestStreamAsync(content, token.Token);
             _writer ??= PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
             await MessageFraming.WriteMessageAsync(_writer, message, _channel.Options.MaxSendMessageSize, _requestCompression, token.Token);
         }
@@ -127,6 +127,26 @@ public sealed class GrpcCall<TRequest, TResponse> : IDisposable
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>
+    /// The request body once HttpClient opens it; if the call ends first (the connection was
+    /// refused, or the server answered at once), the call's status instead of waiting forever.
+    /// </summary>
+    private async Task<Stream> RequestStreamAsync(RequestContent content, CancellationToken cancellationToken)
+    {
+        var opened = content.Stream;
+        if (!opened.IsCompleted)
+        {
+            await Task.WhenAny(opened, _send!).WaitAsync(cancellationToken);
+        }
+        if (opened.IsCompleted)
+        {
+            return await opened;
+        }
+        await EnsureResponseAsync(cancellationToken);
+        Finish(new GrpcStatus(GrpcStatusCode.Internal, "The server ended the call before its requests were sent."));
+        throw new GrpcException(_status!.Value, _trailers);
     }
 
     /// <summary>Tells the server no more requests follow.</summary>

@@ -224,6 +224,20 @@ public sealed class ServerAndClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Streaming_write_to_an_unreachable_server_fails_with_unavailable()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var closed = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var call = closed.StartStreamingCall(EchoService.Duplex);
+
+        var error = await Assert.ThrowsAsync<GrpcException>(() => call.WriteAsync(new EchoRequest { Message = "anyone?" }).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(GrpcStatusCode.Unavailable, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Many_concurrent_calls_share_one_channel()
     {
         var calls = Enumerable.Range(0, 200).Select(i => _channel.UnaryAsync(EchoService.Unary, new EchoRequest { Message = i.ToString(System.Globalization.CultureInfo.InvariantCulture) }));

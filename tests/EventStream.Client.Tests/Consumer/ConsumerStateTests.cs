@@ -1,0 +1,184 @@
+using EventStream.Client.Consumer;
+using EventStream.Protocol.V1;
+using Google.Protobuf;
+
+namespace EventStream.Client.Tests.Consumer;
+
+/// <summary>What a consumer holds between the broker's pushes and the application, without a broker.</summary>
+public class ConsumerStateTests
+{
+    [Fact]
+    public void Events_come_out_in_arrival_order_under_the_epoch_they_arrived_with()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(1, epoch: 4), Lease(2, epoch: 7)]);
+        state.OnEvents(Batch(1, 4, 10, 11));
+        state.OnEvents(Batch(2, 7, 20));
+        state.OnEvents(Batch(1, 4, 12));
+
+        var taken = TakeAll(state);
+
+        Assert.Equal([10L, 11, 20, 12], taken.Select(e => e.EventId));
+        Assert.Equal([4L, 4, 7, 4], taken.Select(e => e.LeaseEpoch));
+        Assert.Equal(0, state.Buffered);
+    }
+
+    [Fact]
+    public void Revocation_drops_the_shards_buffered_events_and_is_reported_once()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(1, 1), Lease(2, 1)]);
+        Assert.True(state.TryTakeNotice(out var assigned));
+        Assert.False(assigned.Revoked);
+        Assert.Equal([1, 2], assigned.Shards);
+        state.OnEvents(Batch(1, 1, 10, 11));
+        state.OnEvents(Batch(2, 1, 20));
+
+        Assert.Equal([1], state.OnRevoked([1, 1, 9]));
+        Assert.Empty(state.OnRevoked([1]));
+        state.OnEvents(Batch(1, 1, 12));
+
+        Assert.Equal([20L], TakeAll(state).Select(e => e.EventId));
+        Assert.True(state.TryTakeNotice(out var revoked));
+        Assert.True(revoked.Revoked);
+        Assert.Equal([1], revoked.Shards);
+        Assert.False(state.TryTakeNotice(out _));
+        Assert.Equal([2], state.Assignment);
+    }
+
+    [Fact]
+    public void A_new_epoch_for_a_shard_drops_events_of_the_old_one_and_reports_it_lost_and_assigned()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(3, 1)]);
+        state.OnEvents(Batch(3, 1, 30, 31));
+        var old = state.TryTakeEvent()!;
+        state.MarkProcessed(old);
+        state.TryTakeNotice(out _);
+
+        var (assigned, lost) = state.OnAssigned([Lease(3, 2, committed: 29)]);
+        state.OnEvents(Batch(3, 1, 32));
+        state.OnEvents(Batch(3, 2, 30, 31));
+
+        Assert.Equal([3], assigned);
+        Assert.Equal([3], lost);
+        Assert.Equal([30L, 31], TakeAll(state).Select(e => e.EventId));
+        // Progress made under the old lease cannot be committed under the new one.
+        state.MarkProcessed(old);
+        Assert.Empty(state.Uncommitted());
+    }
+
+    [Fact]
+    public void Shards_missing_from_an_assignment_are_dropped_and_reported_lost_unless_already_revoked()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(1, 1), Lease(2, 1), Lease(3, 1)]);
+        state.OnRevoked([2]);
+        state.OnEvents(Batch(3, 1, 30));
+
+        var (_, lost) = state.OnAssigned([Lease(1, 1)]);
+
+        Assert.Equal([3], lost);
+        Assert.Null(state.TryTakeEvent());
+        Assert.Equal([1], state.Assignment);
+    }
+
+    [Fact]
+    public void Events_received_again_after_a_reconnect_are_not_returned_twice()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(1, 1)]);
+        state.OnEvents(Batch(1, 1, 10, 11));
+        state.TryTakeEvent();
+
+        state.OnEvents(Batch(1, 1, 10, 11, 12));
+
+        Assert.Equal([11L, 12], TakeAll(state).Select(e => e.EventId));
+    }
+
+    [Fact]
+    public void Only_processed_positions_ahead_of_the_committed_one_are_committed()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(1, 5, committed: 9), Lease(2, 5)]);
+        state.OnEvents(Batch(1, 5, 10, 11));
+        state.OnEvents(Batch(2, 5, 20));
+        var e10 = state.TryTakeEvent()!;
+        state.TryTakeEvent();
+        var e20 = state.TryTakeEvent()!;
+        Assert.Empty(state.Uncommitted());
+
+        state.MarkProcessed(e10);
+        state.MarkProcessed(e20);
+        var commits = state.Uncommitted();
+        Assert.Equal([(1, 5L, 10L), (2, 5L, 20L)], commits.Select(c => (c.Shard, c.Epoch, c.Position.EventId)));
+        Assert.Equal([2], state.Uncommitted([2]).Select(c => c.Shard));
+
+        state.OnCommitted(commits[0]);
+        Assert.Equal([2], state.Uncommitted().Select(c => c.Shard));
+        Assert.Equal(10, state.CommittedOf(1)!.Value.EventId);
+    }
+
+    [Fact]
+    public void Taking_an_event_below_the_cap_signals_room()
+    {
+        var state = new ConsumerState(2);
+        state.OnAssigned([Lease(1, 1)]);
+        state.OnEvents(Batch(1, 1, 10, 11, 12));
+        Assert.False(state.HasRoom);
+        state.TryTakeEvent();
+        Assert.False(state.HasRoom);
+        state.TryTakeEvent();
+        Assert.True(state.HasRoom);
+    }
+
+    [Fact]
+    public void Events_of_a_lease_not_yet_assigned_are_taken_and_reported_as_assigned()
+    {
+        var state = new ConsumerState(100);
+        state.OnEvents(Batch(4, 2, 40));
+
+        Assert.Equal([40L], TakeAll(state).Select(e => e.EventId));
+        Assert.True(state.TryTakeNotice(out var notice));
+        Assert.False(notice.Revoked);
+        Assert.Equal([4], notice.Shards);
+    }
+
+    private static List<ConsumedEvent> TakeAll(ConsumerState state)
+    {
+        var taken = new List<ConsumedEvent>();
+        while (state.TryTakeEvent() is { } e)
+        {
+            taken.Add(e);
+        }
+        return taken;
+    }
+
+    private static ShardLease Lease(int shard, long epoch, long? committed = null)
+    {
+        var lease = new ShardLease { Shard = shard, Epoch = epoch };
+        if (committed is { } id)
+        {
+            lease.Committed = new Position { CommitLsn = (ulong)id * 100, EventId = id };
+        }
+        return lease;
+    }
+
+    /// <summary>A batch whose positions follow the event ids (commit LSN = id × 100).</summary>
+    private static EventBatch Batch(int shard, long epoch, params long[] ids)
+    {
+        var batch = new EventBatch { Shard = shard, Epoch = epoch };
+        foreach (var id in ids)
+        {
+            batch.Events.Add(new Event
+            {
+                Topic = "t",
+                Shard = shard,
+                EventId = id,
+                Data = ByteString.CopyFromUtf8("e" + id),
+                Position = new Position { CommitLsn = (ulong)id * 100, EventId = id },
+            });
+        }
+        return batch;
+    }
+}
