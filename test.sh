@@ -9,7 +9,8 @@ dotnet build EventStream.sln -c Release
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-dotnet test EventStream.sln -c Release --no-build "$@" 2>&1 | tee "$log" || status=$?
+# One test assembly at a time: they start brokers and PostgreSQL servers, and 2 cores are few.
+dotnet test EventStream.sln -c Release --no-build -m:1 "$@" 2>&1 | tee "$log" || status=$?
 
 # One summary line over all test assemblies.
 awk '/^(Passed|Failed)!/ {

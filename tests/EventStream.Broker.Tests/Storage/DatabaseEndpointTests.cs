@@ -72,7 +72,7 @@ public sealed class DatabaseEndpointTests(PostgresFixture fixture)
             Assert.Equal(PostgresErrorCodes.InvalidPassword, e.SqlState);
             Assert.True(lifetime.ApplicationStopping.IsCancellationRequested);
             Assert.Equal(1, Environment.ExitCode);
-            Assert.Throws<InvalidOperationException>(() => endpoint.DataSource);
+            Assert.Throws<DatabaseNotReadyException>(() => endpoint.DataSource);
         }
         finally
         {

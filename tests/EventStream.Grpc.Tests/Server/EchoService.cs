@@ -14,9 +14,13 @@ public sealed class EchoService : IGrpcService
     public static readonly Method<EchoRequest, EchoResponse> Duplex = Method<EchoRequest, EchoResponse>.FromDescriptor(Descriptor.FindMethodByName("Duplex"));
 
     private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _delaying = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes when a handler sees its call cancelled.</summary>
     public Task Cancelled => _cancelled.Task;
+
+    /// <summary>Completes when a handler starts the delay a request asked for.</summary>
+    public Task Delaying => _delaying.Task;
 
     public IEnumerable<ServiceDescriptor> Services => [Descriptor];
 
@@ -87,6 +91,7 @@ public sealed class EchoService : IGrpcService
         {
             return;
         }
+        _delaying.TrySetResult();
         try
         {
             await Task.Delay(request.DelayMs, context.CancellationToken);

@@ -111,8 +111,10 @@ public sealed class ServerAndClientTests : IAsyncLifetime
     [Fact]
     public async Task Expired_deadline_is_deadline_exceeded_and_cancels_the_handler()
     {
-        var error = await Assert.ThrowsAsync<GrpcException>(() =>
-            _channel.UnaryAsync(EchoService.Unary, new EchoRequest { DelayMs = 30_000 }, CallOptions.WithTimeout(TimeSpan.FromMilliseconds(200))));
+        // Long enough for the handler to start even on a loaded machine; it then must be cancelled.
+        var call = _channel.UnaryAsync(EchoService.Unary, new EchoRequest { DelayMs = 60_000 }, CallOptions.WithTimeout(TimeSpan.FromSeconds(3)));
+        await _server.Echo.Delaying.WaitAsync(TimeSpan.FromSeconds(10));
+        var error = await Assert.ThrowsAsync<GrpcException>(() => call);
         Assert.Equal(GrpcStatusCode.DeadlineExceeded, error.StatusCode);
         await _server.Echo.Cancelled.WaitAsync(TimeSpan.FromSeconds(10));
     }
@@ -133,8 +135,8 @@ public sealed class ServerAndClientTests : IAsyncLifetime
     public async Task Client_cancellation_reaches_the_server()
     {
         using var cts = new CancellationTokenSource();
-        var call = _channel.UnaryAsync(EchoService.Unary, new EchoRequest { DelayMs = 30_000 }, new CallOptions(CancellationToken: cts.Token));
-        await Task.Delay(200);
+        var call = _channel.UnaryAsync(EchoService.Unary, new EchoRequest { DelayMs = 60_000 }, new CallOptions(CancellationToken: cts.Token));
+        await _server.Echo.Delaying.WaitAsync(TimeSpan.FromSeconds(10));
         await cts.CancelAsync();
         var error = await Assert.ThrowsAsync<GrpcException>(() => call);
         Assert.Equal(GrpcStatusCode.Cancelled, error.StatusCode);
