@@ -85,14 +85,26 @@ internal sealed partial class ConsumerRunner
         }
     }
 
-    /// <summary>Commits processed positions every interval until the runner stops.</summary>
+    /// <summary>
+    /// Commits processed positions every interval, and sooner once many events were processed,
+    /// until the runner stops.
+    /// </summary>
     private async Task AutoCommitAsync(TimeSpan interval, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(interval, _time);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false) && _failure is null)
+            var tick = timer.WaitForNextTickAsync(cancellationToken).AsTask();
+            while (_failure is null)
             {
+                if (await Task.WhenAny(tick, _state.CommitDue).ConfigureAwait(false) == tick)
+                {
+                    if (!await tick.ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                    tick = timer.WaitForNextTickAsync(cancellationToken).AsTask();
+                }
                 await CommitQuietlyAsync(_state.Uncommitted(), cancellationToken).ConfigureAwait(false);
             }
         }

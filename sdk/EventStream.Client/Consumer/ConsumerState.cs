@@ -10,7 +10,15 @@ namespace EventStream.Client.Consumer;
 /// </summary>
 internal sealed class ConsumerState(int maxBuffered)
 {
+    /// <summary>
+    /// Processed events after which auto-commit does not wait for its interval: the broker holds a
+    /// group's uncommitted events in a bounded buffer and stops reading when it is full.
+    /// </summary>
+    public const int EagerCommitEvents = 5_000;
+
     private readonly Lock _lock = new();
+    private TaskCompletionSource _commitDue = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _processedSinceCommit;
     private readonly Dictionary<int, ShardState> _shards = [];
     private readonly Queue<ShardNotice> _notices = new();
     private Queue<BufferedBatch> _batches = new();
@@ -192,6 +200,22 @@ internal sealed class ConsumerState(int maxBuffered)
                 && (state.Processed is not { } processed || e.Position > processed))
             {
                 state.Processed = e.Position;
+                if (++_processedSinceCommit >= EagerCommitEvents)
+                {
+                    _commitDue.TrySetResult();
+                }
+            }
+        }
+    }
+
+    /// <summary>Completes once <see cref="EagerCommitEvents"/> events were processed since the last full commit.</summary>
+    public Task CommitDue
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _commitDue.Task;
             }
         }
     }
@@ -202,6 +226,14 @@ internal sealed class ConsumerState(int maxBuffered)
         var commits = new List<ShardCommit>();
         lock (_lock)
         {
+            if (shards is null)
+            {
+                _processedSinceCommit = 0;
+                if (_commitDue.Task.IsCompleted)
+                {
+                    _commitDue = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
             foreach (var state in _shards.Values.OrderBy(s => s.Shard))
             {
                 if ((shards is null || shards.Contains(state.Shard)) && state.Uncommitted is { } position)

@@ -144,6 +144,28 @@ public class ConsumerStateTests
         Assert.Equal([4], notice.Shards);
     }
 
+    [Fact]
+    public void Auto_commit_is_due_early_once_enough_events_were_processed()
+    {
+        var state = new ConsumerState(ConsumerState.EagerCommitEvents + 10);
+        state.OnAssigned([Lease(1, 1)]);
+        state.OnEvents(Batch(1, 1, Enumerable.Range(1, ConsumerState.EagerCommitEvents).Select(i => (long)i).ToArray()));
+        state.TryTakeNotice(out _);
+        var events = TakeAll(state);
+
+        foreach (var e in events.SkipLast(1))
+        {
+            state.MarkProcessed(e);
+        }
+        Assert.False(state.CommitDue.IsCompleted);
+        state.MarkProcessed(events[^1]);
+        Assert.True(state.CommitDue.IsCompleted);
+
+        // Taking the commits starts the count again.
+        Assert.Single(state.Uncommitted());
+        Assert.False(state.CommitDue.IsCompleted);
+    }
+
     private static List<ConsumedEvent> TakeAll(ConsumerState state)
     {
         var taken = new List<ConsumedEvent>();
