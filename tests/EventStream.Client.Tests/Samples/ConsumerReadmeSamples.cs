@@ -58,7 +58,8 @@ public sealed class ConsumerReadmeSamples(BrokerFixture broker)
     {
         #region Snippet:Consume
         // Each shard's events come in the order stored, so per key. Asking for the next event marks this
-        // one processed; processed events are committed every 5 s, when shards move away, and on dispose.
+        // one processed; processed events are committed every 5 s (sooner after 5,000), when shards move
+        // away, and on dispose.
         await foreach (ConsumedEvent e in consumer.ConsumeAsync(cancellationToken))
         {
             Console.WriteLine($"{e.Topic}/{e.Shard} #{e.EventId} key {e.GetKeyString()}: {e.GetPayloadString()}");
