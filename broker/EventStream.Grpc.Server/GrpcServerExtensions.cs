@@ -46,5 +46,10 @@ public static class GrpcServerExtensions
 
     /// <summary>Serves every endpoint over HTTP/2 only, as gRPC needs (h2c in cleartext, h2 by ALPN with TLS).</summary>
     public static IWebHostBuilder UseGrpcEndpoints(this IWebHostBuilder builder) =>
-        builder.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+        builder.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 8 * 1024 * 1024;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 4 * 1024 * 1024;
+        });
 }
