@@ -109,11 +109,7 @@ internal sealed class ConsumerGroups(
     {
         var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, database.ConnectionString,
             timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
-        await StorageCalls.RunAsync(async () =>
-        {
-            await coordinator.StartAsync(CancellationToken.None);
-            return true;
-        });
+        await StorageCalls.RunAsync(() => coordinator.StartAsync(CancellationToken.None));
         return coordinator;
     }
 }

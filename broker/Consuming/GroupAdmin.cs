@@ -103,7 +103,6 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
             await using var command = Command("DELETE FROM eventstream.consumer_groups WHERE group_name = $1", group);
             command.Connection = connection;
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return true;
         });
 
     /// <summary>
@@ -147,7 +146,6 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
-            return true;
         });
 
     private static GrpcException NotFound(string group) => new(GrpcStatusCode.NotFound, $"Consumer group '{group}' does not exist.");

@@ -196,30 +196,13 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     }
 
     /// <summary>Records commits; a commit under a stale epoch is rejected with FAILED_PRECONDITION.</summary>
-    public async Task<CommitResponse> CommitAsync(string memberId, IEnumerable<ShardCommit> commits, CancellationToken cancellationToken)
-    {
-        var response = new CommitResponse();
-        foreach (var commit in commits)
+    public Task<CommitResponse> CommitAsync(string memberId, IEnumerable<ShardCommit> commits, CancellationToken cancellationToken) =>
+        _store.CommitAllAsync(Group, memberId, commits, _shards.Length, (shard, position) =>
         {
-            if (commit.Shard < 0 || commit.Shard >= _shards.Length || commit.Position is null)
-            {
-                response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
-                continue;
-            }
-            var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId);
-            if (!await _store.CommitAsync(Group, memberId, commit.Shard, commit.Epoch, position, cancellationToken))
-            {
-                response.Results.Add(new CommitResult
-                {
-                    Shard = commit.Shard,
-                    Code = (int)GrpcStatusCode.FailedPrecondition,
-                    Message = $"Member '{memberId}' does not hold shard {commit.Shard} under epoch {commit.Epoch}: the shard moved to another member.",
-                });
-                continue;
-            }
+            // Committed events leave the buffer: room for the slot reader again.
             lock (_gate)
             {
-                var (events, bytes) = _shards[commit.Shard].Commit(position);
+                var (events, bytes) = _shards[shard].Commit(position);
                 _bufferedEvents -= events;
                 _bufferedBytes -= bytes;
                 if (HasRoom())
@@ -227,10 +210,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
                     _room.TrySetResult();
                 }
             }
-            response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.OK });
-        }
-        return response;
-    }
+        }, cancellationToken);
 
     /// <summary>The leases a member holds, with the committed position of each.</summary>
     public List<ShardLease> LeasesOf(ConnectedMember member)

@@ -1,4 +1,6 @@
 using EventStream.Broker.Storage;
+using EventStream.Grpc;
+using EventStream.Protocol.V1;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -76,6 +78,39 @@ internal sealed class GroupStore(DatabaseEndpoint database)
             group, member, shard, epoch,
             new NpgsqlParameter { Value = new NpgsqlLogSequenceNumber(position.CommitLsn), NpgsqlDbType = NpgsqlDbType.PgLsn },
             (long)position.Ordinal, position.EventId);
+
+    /// <summary>
+    /// Records a member's commits, one result per shard: INVALID_ARGUMENT for a shard outside the
+    /// cluster or a missing position, FAILED_PRECONDITION when the member does not hold the shard
+    /// under that epoch. <paramref name="committed"/> sees each accepted commit.
+    /// </summary>
+    public async Task<CommitResponse> CommitAllAsync(
+        string group, string member, IEnumerable<ShardCommit> commits, int shardCount, Action<int, EventPosition>? committed, CancellationToken cancellationToken)
+    {
+        var response = new CommitResponse();
+        foreach (var commit in commits)
+        {
+            if (commit.Shard < 0 || commit.Shard >= shardCount || commit.Position is null)
+            {
+                response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
+                continue;
+            }
+            var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId);
+            if (!await CommitAsync(group, member, commit.Shard, commit.Epoch, position, cancellationToken))
+            {
+                response.Results.Add(new CommitResult
+                {
+                    Shard = commit.Shard,
+                    Code = (int)GrpcStatusCode.FailedPrecondition,
+                    Message = $"Member '{member}' does not hold shard {commit.Shard} under epoch {commit.Epoch}: the shard moved to another member.",
+                });
+                continue;
+            }
+            committed?.Invoke(commit.Shard, position);
+            response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.OK });
+        }
+        return response;
+    }
 
     /// <summary>Every topic, by id.</summary>
     public async Task<Dictionary<int, string>> LoadTopicsAsync(CancellationToken cancellationToken)

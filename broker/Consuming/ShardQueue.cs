@@ -117,7 +117,4 @@ internal sealed class ShardQueue(int shard)
         }
         return null;
     }
-
-    /// <summary>The position of the newest buffered event, for lag reporting.</summary>
-    public EventPosition? Newest => Count > 0 ? _events[^1].Position : null;
 }

@@ -10,7 +10,7 @@ using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 namespace EventStream.Broker.Services;
 
 /// <summary>eventstream.v1.Consumer: Subscribe sessions for SDKs, and Poll/Commit/Leave for scripts.</summary>
-internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) : IGrpcService
+internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, ClusterSettings cluster) : IGrpcService
 {
     private const int MaxMemberIdLength = 256;
     private const int DefaultPollEvents = 100;
@@ -41,11 +41,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
         {
             Joined = new Joined { MemberId = member.Id, HeartbeatInterval = Duration.FromTimeSpan(ConsumeOptions.HeartbeatFor(member.SessionTimeout)) },
         }, token);
-        await StorageCalls.RunAsync(async () =>
-        {
-            await coordinator.BalanceAsync(member, token);
-            return true;
-        });
+        await StorageCalls.RunAsync(() => coordinator.BalanceAsync(member, token));
 
         // Ended when the member is dropped (silent past its session timeout) or superseded by a
         // newer session of the same member, so the client learns it must join again.
@@ -129,11 +125,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
     {
         var token = context.CancellationToken;
         var (coordinator, member, format) = await JoinAsync(request.Subscription ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "Poll needs a subscription."), streaming: false, token);
-        await StorageCalls.RunAsync(async () =>
-        {
-            await coordinator.BalanceAsync(member, token);
-            return true;
-        });
+        await StorageCalls.RunAsync(() => coordinator.BalanceAsync(member, token));
         var maxEvents = request.MaxEvents <= 0 ? DefaultPollEvents : Math.Min(request.MaxEvents, MaxPollEvents);
         var wait = request.MaxWait is null ? DefaultPollWait : request.MaxWait.ToTimeSpan();
         wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > groups.Options.MaxPollWait ? groups.Options.MaxPollWait : wait;
@@ -161,27 +153,13 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
         var token = context.CancellationToken;
         var response = groups.Find(request.Group) is { } coordinator
             ? await StorageCalls.RunAsync(() => coordinator.CommitAsync(request.MemberId, request.Commits, token))
-            : await StorageCalls.RunAsync(() => CommitWithoutCoordinatorAsync(request, token));
+            : await StorageCalls.RunAsync(async () => await store.CommitAllAsync(
+                request.Group, request.MemberId, request.Commits, await cluster.GetShardCountAsync(token), committed: null, token));
         var rejected = response.Results.Where(r => r.Code != (int)GrpcStatusCode.OK).ToList();
         if (rejected.Count > 0)
         {
             var code = rejected.All(r => r.Code == (int)GrpcStatusCode.InvalidArgument) ? GrpcStatusCode.InvalidArgument : GrpcStatusCode.FailedPrecondition;
             throw new GrpcException(code, string.Join(" ", rejected.Select(r => r.Message)));
-        }
-        return response;
-    }
-
-    private async Task<CommitResponse> CommitWithoutCoordinatorAsync(CommitRequest request, CancellationToken cancellationToken)
-    {
-        var response = new CommitResponse();
-        foreach (var commit in request.Commits)
-        {
-            var position = commit.Position ?? new Position();
-            var ok = await store.CommitAsync(request.Group, request.MemberId, commit.Shard, commit.Epoch,
-                new EventPosition(position.CommitLsn, position.Ordinal, position.EventId), cancellationToken);
-            response.Results.Add(ok
-                ? new CommitResult { Shard = commit.Shard }
-                : new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.FailedPrecondition, Message = $"Member '{request.MemberId}' does not hold shard {commit.Shard} under epoch {commit.Epoch}." });
         }
         return response;
     }
@@ -192,19 +170,11 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store) :
         ValidateMemberId(request.MemberId, required: true);
         if (groups.Find(request.Group) is { } coordinator)
         {
-            await StorageCalls.RunAsync(async () =>
-            {
-                await coordinator.LeaveAsync(request.MemberId, context.CancellationToken);
-                return true;
-            });
+            await StorageCalls.RunAsync(() => coordinator.LeaveAsync(request.MemberId, context.CancellationToken));
         }
         else
         {
-            await StorageCalls.RunAsync(async () =>
-            {
-                await store.LeaveAsync(request.Group, request.MemberId, context.CancellationToken);
-                return true;
-            });
+            await StorageCalls.RunAsync(() => store.LeaveAsync(request.Group, request.MemberId, context.CancellationToken));
         }
         return new LeaveResponse();
     }

@@ -19,6 +19,12 @@ internal static class StorageCalls
         }
     }
 
+    public static Task RunAsync(Func<Task> call) => RunAsync(async () =>
+    {
+        await call();
+        return true;
+    });
+
     /// <summary>The status for a storage failure; null for exceptions that are not storage failures.</summary>
     public static GrpcStatus? ToStatus(Exception e) => e switch
     {
