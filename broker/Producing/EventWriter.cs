@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using EventStream.Broker.Storage;
 using EventStream.Grpc;
@@ -12,6 +13,10 @@ namespace EventStream.Broker.Producing;
 /// </summary>
 internal sealed partial class EventWriter : BackgroundService
 {
+    // Each writer reuses one COPY buffer; one grown past this by huge events is let go.
+    private const int InitialCopyBufferBytes = 1 << 20;
+    private const int MaxRetainedCopyBufferBytes = 64 << 20;
+
     private readonly DatabaseEndpoint _database;
     private readonly ProduceOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -77,6 +82,7 @@ internal sealed partial class EventWriter : BackgroundService
     private async Task RunWriterAsync(ChannelReader<PendingBatch> queue, CancellationToken stoppingToken)
     {
         var transaction = new List<PendingBatch>();
+        var copyBuffer = new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
         while (await queue.WaitToReadAsync(CancellationToken.None))
         {
             var events = Drain(queue, transaction, 0);
@@ -94,8 +100,12 @@ internal sealed partial class EventWriter : BackgroundService
                 {
                 }
             }
-            await CommitAsync(transaction, stoppingToken);
+            await CommitAsync(transaction, copyBuffer, stoppingToken);
             transaction.Clear();
+            if (copyBuffer.Capacity > MaxRetainedCopyBufferBytes)
+            {
+                copyBuffer = new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
+            }
         }
     }
 
@@ -109,9 +119,9 @@ internal sealed partial class EventWriter : BackgroundService
         return events;
     }
 
-    private async Task CommitAsync(List<PendingBatch> batches, CancellationToken stoppingToken)
+    private async Task CommitAsync(List<PendingBatch> batches, ArrayBufferWriter<byte> copyBuffer, CancellationToken stoppingToken)
     {
-        var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches);
+        var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, copyBuffer);
         try
         {
             var outcomes = await stored.CommitAsync(batches, _timeProvider.GetUtcNow().UtcDateTime, stoppingToken);

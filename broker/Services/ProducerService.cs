@@ -40,17 +40,16 @@ internal sealed class ProducerService(TopicRegistry topics, ClusterSettings clus
 
     private static ProduceResponse Respond(PendingBatch batch, BatchOutcome outcome)
     {
-        var ingestTime = Timestamp.FromDateTime(DateTime.SpecifyKind(outcome.IngestTime, DateTimeKind.Utc));
-        var response = new ProduceResponse();
-        for (var i = 0; i < batch.Events.Count; i++)
+        var response = new ProduceResponse
         {
-            response.Deliveries.Add(new Delivery
-            {
-                Shard = batch.Events[i].Shard,
-                EventId = outcome.FirstEventId + i,
-                IngestTime = ingestTime,
-                Duplicate = outcome.Duplicate,
-            });
+            FirstEventId = outcome.FirstEventId,
+            IngestTime = Timestamp.FromDateTime(DateTime.SpecifyKind(outcome.IngestTime, DateTimeKind.Utc)),
+            Duplicate = outcome.Duplicate,
+        };
+        response.Shards.Capacity = batch.Events.Count;
+        foreach (var row in batch.Events)
+        {
+            response.Shards.Add(row.Shard);
         }
         return response;
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using EventStream.Client.Producer;
 using EventStream.Grpc.Client;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -179,12 +180,13 @@ public sealed partial class EventStreamProducer : IAsyncDisposable
         ValidateTopic(topic);
         var call = new ProduceCall<TResult>(result, cancellationToken);
         var now = _context.Time.GetUtcNow();
+        var nowTimestamp = Timestamp.FromDateTimeOffset(now);
         var pending = new PendingEvent[events.Count];
         for (var i = 0; i < pending.Length; i++)
         {
             var producerEvent = events[i] ?? throw new ArgumentException("The events must not contain null.", nameof(events));
             var producerTime = producerEvent.ProducerTime ?? now;
-            var data = EventEncoder.Encode(producerEvent, producerTime);
+            var data = EventEncoder.Encode(producerEvent, producerEvent.ProducerTime is { } own ? Timestamp.FromDateTimeOffset(own) : nowTimestamp);
             var size = EventEncoder.SizeInRequest(data);
             if (size > _options.MaxEventBytes)
             {

@@ -8,12 +8,14 @@ namespace EventStream.Client.Producer;
 internal static class EventEncoder
 {
     /// <summary>The event as sent: key and payload copied, so the caller may reuse its buffers.</summary>
-    public static EventData Encode(ProducerEvent producerEvent, DateTimeOffset producerTime)
+    /// <param name="producerEvent">The event.</param>
+    /// <param name="producerTime">Its producer time; messages only read it, so events may share one.</param>
+    public static EventData Encode(ProducerEvent producerEvent, Timestamp producerTime)
     {
         var data = new EventData
         {
             Data = ByteString.CopyFrom(producerEvent.Payload.Span),
-            ProducerTime = Timestamp.FromDateTimeOffset(producerTime),
+            ProducerTime = producerTime,
         };
         // A null byte[] converts to an empty ReadOnlyMemory, so an empty key means no key.
         if (producerEvent.Key is { IsEmpty: false } key)
@@ -57,17 +59,12 @@ internal static class EventEncoder
 
     public static DeliveryResult[] Deliveries(string topic, ProducerBatch batch, ProduceResponse response)
     {
+        var ingestTime = response.IngestTime?.ToDateTimeOffset() ?? default;
         var results = new DeliveryResult[batch.Count];
         for (var i = 0; i < results.Length; i++)
         {
-            var delivery = response.Deliveries[i];
-            results[i] = new DeliveryResult(
-                topic,
-                delivery.Shard,
-                delivery.EventId,
-                delivery.IngestTime?.ToDateTimeOffset() ?? default,
-                batch.Events[i].ProducerTime,
-                delivery.Duplicate);
+            results[i] = new DeliveryResult(topic, response.Shards[i], response.FirstEventId + i, ingestTime,
+                batch.Events[i].ProducerTime, response.Duplicate);
         }
         return results;
     }

@@ -232,10 +232,10 @@ internal sealed class TopicProducer
         try
         {
             response = await _context.Stream.SendAsync(request, timeout).ConfigureAwait(false);
-            if (response.Deliveries.Count != batch.Count)
+            if (response.Shards.Count != batch.Count)
             {
                 error = new GrpcException(GrpcStatusCode.Internal,
-                    $"The broker answered {response.Deliveries.Count} deliveries for {batch.Count} events.");
+                    $"The broker answered {response.Shards.Count} deliveries for {batch.Count} events.");
             }
         }
         catch (Exception e)

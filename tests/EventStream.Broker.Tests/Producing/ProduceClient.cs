@@ -33,6 +33,10 @@ internal static class ProduceClient
         return request;
     }
 
+    /// <summary>Each event's delivery, spelled out from the batch's compact answer.</summary>
+    public static List<(int Shard, long EventId, DateTime IngestTime, bool Duplicate)> Deliveries(this ProduceResponse response) =>
+        response.Shards.Select((shard, i) => (shard, response.FirstEventId + i, response.IngestTime.ToDateTime(), response.Duplicate)).ToList();
+
     /// <summary>The stored events of a topic: (event id, shard, payload), by event id.</summary>
     public static async Task<List<(long EventId, int Shard, string Payload)>> StoredAsync(NpgsqlDataSource database, string topic)
     {

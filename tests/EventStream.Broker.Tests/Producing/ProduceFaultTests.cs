@@ -33,7 +33,7 @@ public sealed class ProduceFaultTests
             {
                 var response = await broker.Channel.UnaryAsync(ProducerMethods.Produce,
                     Batch(topic, Enumerable.Range(0, 20).Select(j => Event("k" + (j % 5), $"{i}-{j}"))));
-                acknowledged.AddRange(response.Deliveries.Select(d => d.EventId));
+                acknowledged.AddRange(response.Deliveries().Select(d => d.EventId));
                 acksAfterRestart += restarted ? 1 : 0;
             }
             catch (GrpcException e)

@@ -23,14 +23,14 @@ public sealed class ProduceTests(BrokerFixture broker)
         var response = await Channel.UnaryAsync(ProducerMethods.Produce,
             Batch(topic, Enumerable.Range(0, 500).Select(i => Event(i % 3 == 0 ? null : "k" + (i % 7), "p" + i))));
 
-        Assert.Equal(500, response.Deliveries.Count);
+        Assert.Equal(500, response.Deliveries().Count);
         var stored = await StoredAsync(broker.Database, topic);
-        Assert.Equal(response.Deliveries.Select(d => d.EventId).Order(), stored.Select(s => s.EventId));
+        Assert.Equal(response.Deliveries().Select(d => d.EventId).Order(), stored.Select(s => s.EventId));
         for (var i = 0; i < 500; i++)
         {
-            var row = stored.Single(s => s.EventId == response.Deliveries[i].EventId);
+            var row = stored.Single(s => s.EventId == response.Deliveries()[i].EventId);
             Assert.Equal("p" + i, row.Payload);
-            Assert.Equal(response.Deliveries[i].Shard, row.Shard);
+            Assert.Equal(response.Deliveries()[i].Shard, row.Shard);
         }
     }
 
@@ -58,7 +58,7 @@ public sealed class ProduceTests(BrokerFixture broker)
     {
         var topic = await CreateTopicAsync(Channel);
         var response = await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(0, 50).Select(i => Event(null, "x" + i))));
-        Assert.Single(response.Deliveries.Select(d => d.Shard).Distinct());
+        Assert.Single(response.Deliveries().Select(d => d.Shard).Distinct());
     }
 
     [Fact]
@@ -71,13 +71,13 @@ public sealed class ProduceTests(BrokerFixture broker)
         var first = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
         var retry = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
 
-        Assert.All(first.Deliveries, d => Assert.False(d.Duplicate));
-        Assert.All(retry.Deliveries, d => Assert.True(d.Duplicate));
-        Assert.Equal(first.Deliveries.Select(d => (d.Shard, d.EventId, d.IngestTime)), retry.Deliveries.Select(d => (d.Shard, d.EventId, d.IngestTime)));
+        Assert.All(first.Deliveries(), d => Assert.False(d.Duplicate));
+        Assert.All(retry.Deliveries(), d => Assert.True(d.Duplicate));
+        Assert.Equal(first.Deliveries().Select(d => (d.Shard, d.EventId, d.IngestTime)), retry.Deliveries().Select(d => (d.Shard, d.EventId, d.IngestTime)));
         Assert.Equal(10, (await StoredAsync(broker.Database, topic)).Count);
 
         var next = await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event(null, "next")], producer, firstSequence: 10));
-        Assert.False(next.Deliveries[0].Duplicate);
+        Assert.False(next.Deliveries()[0].Duplicate);
         Assert.Equal(11, (await StoredAsync(broker.Database, topic)).Count);
     }
 
@@ -89,7 +89,7 @@ public sealed class ProduceTests(BrokerFixture broker)
         var batch = Batch(topic, [Event(null, "a"), Event(null, "b")], producer, firstSequence: 0);
         var first = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
         var retry = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
-        Assert.Equal(first.Deliveries.Select(d => d.Shard), retry.Deliveries.Select(d => d.Shard));
+        Assert.Equal(first.Deliveries().Select(d => d.Shard), retry.Deliveries().Select(d => d.Shard));
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public sealed class ProduceValidationTests(BrokerFixture broker)
 
         Assert.Empty(await StoredAsync(broker.Database, topic));
         var ok = await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event(null, "after")]));
-        Assert.Single(ok.Deliveries);
+        Assert.Single(ok.Deliveries());
     }
 
     [Fact]

@@ -227,14 +227,11 @@ public sealed class FakeProducerService : IGrpcService
             }
             if (state.NextSequence >= 0 && request.FirstSequence != state.NextSequence)
             {
-                var index = state.Recent.FindIndex(b => b.FirstSequence == request.FirstSequence && b.Response.Deliveries.Count == request.Events.Count);
+                var index = state.Recent.FindIndex(b => b.FirstSequence == request.FirstSequence && b.Response.Shards.Count == request.Events.Count);
                 if (index >= 0)
                 {
                     var again = state.Recent[index].Response.Clone();
-                    foreach (var delivery in again.Deliveries)
-                    {
-                        delivery.Duplicate = true;
-                    }
+                    again.Duplicate = true;
                     return again;
                 }
                 throw request.FirstSequence > state.NextSequence
@@ -254,16 +251,15 @@ public sealed class FakeProducerService : IGrpcService
 
     private ProduceResponse StoreBatch(ProduceRequest request)
     {
-        var response = new ProduceResponse();
+        var response = new ProduceResponse { FirstEventId = _nextEventId, IngestTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) };
         var stickyShard = Random.Shared.Next(ShardCount);
-        var now = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
         for (var i = 0; i < request.Events.Count; i++)
         {
             var data = request.Events[i];
             var shard = data.KeyCase == EventData.KeyOneofCase.KeyBytes ? ShardHash.ShardOf(data.KeyBytes.Span, ShardCount) : stickyShard;
             var id = _nextEventId++;
             _stored.Add(new StoredEvent(request.Topic, shard, id, data, request.ProducerId, request.FirstSequence + i));
-            response.Deliveries.Add(new Delivery { Shard = shard, EventId = id, IngestTime = now });
+            response.Shards.Add(shard);
         }
         return response;
     }

@@ -321,7 +321,7 @@ def produce_poll_commit(ctx):
             ctx.call("/eventstream.v1.Consumer/Commit", ctx.message("eventstream.v1.CommitRequest")(
                 group=group, member_id=member, commits=polled.commits))
             commits += polled.commits
-    detail = {"produced": len(produced.deliveries), "received": len(texts), "member_id": member, "commits": len(commits)}
+    detail = {"produced": len(produced.shards), "received": len(texts), "member_id": member, "commits": len(commits)}
     if sorted(texts) != sorted(f"hello {i}" for i in range(10)):
         raise CheckFailed(dict(detail, texts=texts))
     # A commit under an epoch the member never held is fenced off.
