@@ -46,7 +46,7 @@ public sealed partial class EmbeddedPostgres
 
     /// <summary>Writes the settings and starts the server; returns its port.</summary>
     private static async Task<int> StartServerAsync(
-        EmbeddedPostgresOptions options, PostgresCommands commands, ServerAccount? account, bool preloadPgCron,
+        EmbeddedPostgresOptions options, PostgresCommands commands, ServerAccount? account, bool preloadPgCron, bool citus,
         ILogger logger, CancellationToken cancellationToken)
     {
         var layout = commands.Layout;
@@ -59,7 +59,7 @@ public sealed partial class EmbeddedPostgres
             }
 
             Directory.CreateDirectory(layout.SocketDirectory);
-            var settings = ServerSettings.Render(options, layout, port, preloadPgCron);
+            var settings = ServerSettings.Render(options, layout, port, preloadPgCron, citus);
             await File.WriteAllTextAsync(layout.SettingsFile + ".tmp", settings, cancellationToken);
             File.Move(layout.SettingsFile + ".tmp", layout.SettingsFile, overwrite: true);
             LogTail.Rotate(layout.LogFile);

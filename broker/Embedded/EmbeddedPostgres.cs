@@ -43,6 +43,12 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     /// <summary>The loopback TCP port the server listens on.</summary>
     public int Port { get; }
 
+    /// <summary>The port the server used on its previous start, if any.</summary>
+    internal int? PreviousPort { get; private init; }
+
+    /// <summary>The superuser's password.</summary>
+    internal string Password { get; private init; } = "";
+
     /// <summary>The data directory in use.</summary>
     public string DataDirectory => _commands.Layout.Root;
 
@@ -51,7 +57,14 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     /// database. Throws <see cref="EmbeddedPostgresException"/> saying what to do when it cannot.
     /// </summary>
     [UnsupportedOSPlatform("windows")]
-    public static async Task<EmbeddedPostgres> StartAsync(EmbeddedPostgresOptions options, ILogger logger, CancellationToken cancellationToken)
+    public static Task<EmbeddedPostgres> StartAsync(EmbeddedPostgresOptions options, ILogger logger, CancellationToken cancellationToken) =>
+        StartAsync(options, logger, citus: false, password: null, cancellationToken);
+
+    /// <summary>Starts one server; with <paramref name="citus"/>, one node of a local Citus cluster.</summary>
+    /// <param name="password">The password a new cluster gets (nodes of one Citus cluster share one); random when null.</param>
+    [UnsupportedOSPlatform("windows")]
+    internal static async Task<EmbeddedPostgres> StartAsync(
+        EmbeddedPostgresOptions options, ILogger logger, bool citus, string? password, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
@@ -73,7 +86,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
             }
 
             var commands = new PostgresCommands(binaries, layout, account, options.Timeout);
-            var password = PasswordFile.ReadOrCreate(layout);
+            password = PasswordFile.ReadOrCreate(layout, password);
             if (account is not null)
             {
                 await account.GiveAsync([layout.Root, layout.PasswordFile], recursive: false, cancellationToken);
@@ -91,11 +104,21 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
                 await StopOrphanAsync(commands, cancellationToken);
             }
 
+            if (citus && !binaries.HasCitus)
+            {
+                throw new EmbeddedPostgresException(
+                    $"{EmbeddedPostgresOptions.SectionName}:CitusWorkers asks for a local Citus cluster, but the citus extension is not installed for PostgreSQL {binaries.MajorVersion} in {binaries.BinDirectory}.");
+            }
             var preloadPgCron = binaries.HasPgCron && options.PreloadPgCron;
-            var port = await StartServerAsync(options, commands, account, preloadPgCron, logger, cancellationToken);
+            var previousPort = layout.ReadLastPort();
+            var port = await StartServerAsync(options, commands, account, preloadPgCron, citus, logger, cancellationToken);
             layout.WriteLastPort(port);
 
-            var instance = new EmbeddedPostgres(commands, directoryLock, logger, port, BuildConnectionString(port, password, options.Database));
+            var instance = new EmbeddedPostgres(commands, directoryLock, logger, port, BuildConnectionString(port, password, options.Database))
+            {
+                PreviousPort = previousPort,
+                Password = password,
+            };
             try
             {
                 await instance.CreateDatabaseAsync(options, password, cancellationToken);

@@ -46,6 +46,13 @@ public sealed class EmbeddedPostgresOptions
     /// </summary>
     public bool PreloadPgCron { get; set; } = true;
 
+    /// <summary>
+    /// When above 0, runs a local Citus cluster instead of one server: a coordinator in
+    /// <see cref="DataDirectory"/> and this many workers in <c>worker-1</c>, <c>worker-2</c>, ...
+    /// beneath it, each on its own loopback port. Needs the citus extension installed.
+    /// </summary>
+    public int CitusWorkers { get; set; }
+
     /// <summary>Account PostgreSQL runs as when the broker runs as root.</summary>
     public string OsUser { get; set; } = "postgres";
 

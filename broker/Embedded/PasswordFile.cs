@@ -7,7 +7,8 @@ namespace EventStream.Broker.Embedded;
 [UnsupportedOSPlatform("windows")]
 internal static class PasswordFile
 {
-    public static string ReadOrCreate(DataDirectoryLayout layout)
+    /// <summary>The cluster's password; a new cluster gets <paramref name="preferred"/> or a random one.</summary>
+    public static string ReadOrCreate(DataDirectoryLayout layout, string? preferred = null)
     {
         if (File.Exists(layout.PasswordFile))
         {
@@ -25,7 +26,7 @@ internal static class PasswordFile
                 + "Restore the file, or delete the data directory to start over (its data is lost).");
         }
 
-        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        var password = preferred ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
         var options = new FileStreamOptions
         {
             Mode = FileMode.Create,

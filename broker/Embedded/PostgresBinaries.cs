@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 
 namespace EventStream.Broker.Embedded;
 
-/// <summary>An installed PostgreSQL server: where its programs are and whether pg_cron is there.</summary>
-internal sealed partial record PostgresBinaries(string BinDirectory, int MajorVersion, bool HasPgCron)
+/// <summary>An installed PostgreSQL server: where its programs are and whether pg_cron and Citus are there.</summary>
+internal sealed partial record PostgresBinaries(string BinDirectory, int MajorVersion, bool HasPgCron, bool HasCitus)
 {
     public const int MinimumMajorVersion = 15;
 
@@ -45,7 +45,8 @@ internal sealed partial record PostgresBinaries(string BinDirectory, int MajorVe
                 continue;
             }
 
-            return new PostgresBinaries(directory, major, await HasPgCronAsync(directory, cancellationToken));
+            var libraries = await LibraryDirectoriesAsync(directory, cancellationToken);
+            return new PostgresBinaries(directory, major, HasLibrary(libraries, "pg_cron"), HasLibrary(libraries, "citus"));
         }
 
         if (clusterMajorVersion is { } version)
@@ -119,8 +120,8 @@ internal sealed partial record PostgresBinaries(string BinDirectory, int MajorVe
         return match.Success ? int.Parse(match.Groups[1].ValueSpan, CultureInfo.InvariantCulture) : 0;
     }
 
-    /// <summary>pg_cron can be preloaded when its library sits in the server's package library directory.</summary>
-    private static async Task<bool> HasPgCronAsync(string directory, CancellationToken cancellationToken)
+    /// <summary>Where the server's extension libraries may be: preloadable extensions sit there.</summary>
+    private static async Task<List<string>> LibraryDirectoriesAsync(string directory, CancellationToken cancellationToken)
     {
         var libDirectories = new List<string>();
         var pgConfig = Path.Combine(directory, "pg_config");
@@ -131,8 +132,11 @@ internal sealed partial record PostgresBinaries(string BinDirectory, int MajorVe
 
         libDirectories.Add(Path.GetFullPath(Path.Combine(directory, "..", "lib")));
         libDirectories.Add(Path.GetFullPath(Path.Combine(directory, "..", "lib", "postgresql")));
-        return libDirectories.Any(d => File.Exists(Path.Combine(d, "pg_cron.so")) || File.Exists(Path.Combine(d, "pg_cron.dylib")));
+        return libDirectories;
     }
+
+    private static bool HasLibrary(List<string> libDirectories, string name) =>
+        libDirectories.Any(d => File.Exists(Path.Combine(d, name + ".so")) || File.Exists(Path.Combine(d, name + ".dylib")));
 
     /// <summary>First line a helper program prints, or null when it fails.</summary>
     private static async Task<string?> ProbeAsync(IReadOnlyList<string> command, CancellationToken cancellationToken)

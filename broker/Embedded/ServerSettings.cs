@@ -13,7 +13,7 @@ internal static class ServerSettings
     public static bool SocketPathFits(DataDirectoryLayout layout, int port) =>
         Encoding.UTF8.GetByteCount(Path.Combine(layout.SocketDirectory, $".s.PGSQL.{port}.lock")) <= MaxSocketPathLength;
 
-    public static string Render(EmbeddedPostgresOptions options, DataDirectoryLayout layout, int port, bool preloadPgCron)
+    public static string Render(EmbeddedPostgresOptions options, DataDirectoryLayout layout, int port, bool preloadPgCron, bool citus)
     {
         var socketDirectory = SocketPathFits(layout, port) ? layout.SocketDirectory : "";
         var lines = new List<string>
@@ -33,13 +33,32 @@ internal static class ServerSettings
             "log_destination = 'stderr'",
             "log_line_prefix = '%m [%p] %q%u@%d '",
         };
+        // Citus must be loaded first.
+        var preload = new List<string>();
+        if (citus)
+        {
+            preload.Add("citus");
+        }
         if (preloadPgCron)
         {
-            lines.Add("shared_preload_libraries = 'pg_cron'");
+            preload.Add("pg_cron");
+        }
+        if (preload.Count > 0)
+        {
+            lines.Add(Setting("shared_preload_libraries", Quote(string.Join(',', preload))));
+            lines.Add("max_worker_processes = 32");
+        }
+        if (preloadPgCron)
+        {
             lines.Add(Setting("cron.database_name", Quote(options.Database)));
             // Jobs run in background workers, so they need no password to connect.
             lines.Add("cron.use_background_workers = on");
-            lines.Add("max_worker_processes = 32");
+        }
+        if (citus)
+        {
+            // Decoded changes name the distributed table, and shard moves are not re-emitted.
+            lines.Add("citus.enable_change_data_capture = on");
+            lines.Add("max_connections = 200");
         }
 
         return string.Join('\n', lines) + "\n";

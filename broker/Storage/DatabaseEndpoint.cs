@@ -1,3 +1,4 @@
+using EventStream.Broker.Citus;
 using EventStream.Broker.Embedded;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
@@ -33,6 +34,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     private NpgsqlDataSource? _dataSource;
     private string? _connectionString;
     private EmbeddedPostgres? _embedded;
+    private LocalCitusCluster? _localCitus;
     private int _disposed;
 
     public DatabaseEndpoint(
@@ -67,6 +69,9 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     public string ConnectionString => Ready.IsCompletedSuccessfully && _connectionString is { } value
         ? value
         : throw new DatabaseNotReadyException();
+
+    /// <summary>True when the database is a Citus coordinator (known once <see cref="Ready"/> completes).</summary>
+    public bool IsCitus { get; private set; }
 
     /// <summary>True when the broker runs its own PostgreSQL (no connection string configured).</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(_configuredConnectionString);
@@ -112,7 +117,17 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
             _dataSource = builder.Build();
 
             await ConnectionProbe.WaitAsync(_dataSource, _options.StartupTimeout, _logger, _timeProvider, cancellationToken);
+            IsCitus = await CitusSetup.IsCitusAsync(_dataSource, cancellationToken);
+            if (IsCitus)
+            {
+                await CitusSetup.CheckNodesAsync(_dataSource, cancellationToken);
+            }
             await new MigrationRunner(_dataSource, _loggerFactory.CreateLogger<MigrationRunner>()).ApplyAsync(cancellationToken);
+            if (IsCitus)
+            {
+                await CitusSetup.DistributeAsync(_dataSource, await ShardCountAsync(_dataSource, cancellationToken), cancellationToken);
+                StorageLog.CitusMode(_logger);
+            }
             StorageLog.DatabaseReady(_logger);
             _ready.TrySetResult(_dataSource);
         }
@@ -145,8 +160,19 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
                 $"The embedded PostgreSQL needs Linux or macOS; set ConnectionStrings:{DatabaseOptions.ConnectionStringName} instead.");
         }
 
+        if (_embeddedOptions.CitusWorkers > 0)
+        {
+            _localCitus = await LocalCitusCluster.StartAsync(_embeddedOptions, _loggerFactory.CreateLogger<LocalCitusCluster>(), cancellationToken);
+            return _localCitus.ConnectionString;
+        }
         _embedded = await EmbeddedPostgres.StartAsync(_embeddedOptions, _loggerFactory.CreateLogger<EmbeddedPostgres>(), cancellationToken);
         return _embedded.ConnectionString;
+    }
+
+    private static async Task<int> ShardCountAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT shard_count FROM eventstream.cluster");
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     private async Task ReleaseAsync()
@@ -159,6 +185,11 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
         if (Interlocked.Exchange(ref _embedded, null) is { } embedded)
         {
             await embedded.DisposeAsync();
+        }
+
+        if (Interlocked.Exchange(ref _localCitus, null) is { } localCitus)
+        {
+            await localCitus.DisposeAsync();
         }
     }
 }

@@ -35,6 +35,9 @@ internal static partial class StorageLog
     [LoggerMessage(1111, LogLevel.Debug, "Waiting for PostgreSQL: {Reason}", EventName = "WaitingForServer")]
     public static partial void WaitingForServer(ILogger logger, string reason);
 
+    [LoggerMessage(1114, LogLevel.Information, "Citus mode: events are distributed by shard over the cluster's nodes", EventName = "CitusMode")]
+    public static partial void CitusMode(ILogger logger);
+
     [LoggerMessage(1112, LogLevel.Information, "Database ready", EventName = "DatabaseReady")]
     public static partial void DatabaseReady(ILogger logger);
 

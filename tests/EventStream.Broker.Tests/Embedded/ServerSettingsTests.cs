@@ -11,8 +11,8 @@ public sealed class ServerSettingsTests
         var layout = DataDirectoryLayout.Create(directory.Path);
         var options = new EmbeddedPostgresOptions { Database = "events" };
 
-        var with = ServerSettings.Render(options, layout, 5433, preloadPgCron: true);
-        var without = ServerSettings.Render(options, layout, 5433, preloadPgCron: false);
+        var with = ServerSettings.Render(options, layout, 5433, preloadPgCron: true, citus: false);
+        var without = ServerSettings.Render(options, layout, 5433, preloadPgCron: false, citus: false);
 
         Assert.Contains("shared_preload_libraries = 'pg_cron'", with, StringComparison.Ordinal);
         Assert.Contains("cron.database_name = 'events'", with, StringComparison.Ordinal);
@@ -22,12 +22,25 @@ public sealed class ServerSettingsTests
     }
 
     [Fact]
+    public void Citus_nodes_load_citus_first_and_decode_changes_as_the_distributed_table()
+    {
+        using var directory = new TestDirectory();
+        var layout = DataDirectoryLayout.Create(directory.Path);
+
+        var settings = ServerSettings.Render(new EmbeddedPostgresOptions(), layout, 5433, preloadPgCron: true, citus: true);
+
+        Assert.Contains("shared_preload_libraries = 'citus,pg_cron'", settings, StringComparison.Ordinal);
+        Assert.Contains("citus.enable_change_data_capture = on", settings, StringComparison.Ordinal);
+        Assert.DoesNotContain("citus", ServerSettings.Render(new EmbeddedPostgresOptions(), layout, 5433, preloadPgCron: true, citus: false), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Too_long_socket_path_leaves_tcp_only()
     {
         using var directory = new TestDirectory();
         var layout = DataDirectoryLayout.Create(Path.Combine(directory.Path, new string('d', 90)));
 
-        var settings = ServerSettings.Render(new EmbeddedPostgresOptions(), layout, 5433, preloadPgCron: false);
+        var settings = ServerSettings.Render(new EmbeddedPostgresOptions(), layout, 5433, preloadPgCron: false, citus: false);
 
         Assert.Contains("unix_socket_directories = ''", settings, StringComparison.Ordinal);
     }
