@@ -7,6 +7,13 @@ using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
 using EventStream.Grpc.Server;
 
+// `EventStream.Broker health [address]` probes a running broker instead of starting one.
+if (HealthCommand.IsInvoked(args))
+{
+    Environment.ExitCode = await HealthCommand.RunAsync(args, Console.Out);
+    return;
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseGrpcEndpoints();
 

@@ -45,11 +45,7 @@ public sealed class BrokerProcess : IAsyncDisposable
     public static BrokerProcess Start(IDictionary<string, string> environment, int port = 0, string scheme = "http", GrpcChannelOptions? channelOptions = null)
     {
         port = port == 0 ? FreePort() : port;
-        var dll = RepositoryPaths.Combine("broker", "bin", BuildConfiguration, "net10.0", "EventStream.Broker.dll");
-        if (!File.Exists(dll))
-        {
-            throw new InvalidOperationException($"{dll} is missing: build the solution in {BuildConfiguration} first.");
-        }
+        var dll = Dll;
         var env = new Dictionary<string, string>(environment) { ["DOTNET_NOLOGO"] = "1" };
         var process = ExternalProcess.Start("dotnet", [dll, "--urls", $"{scheme}://127.0.0.1:{port}"], RepositoryPaths.Combine("broker"), env);
         return new BrokerProcess(process, port, scheme, channelOptions);
@@ -103,13 +99,28 @@ public sealed class BrokerProcess : IAsyncDisposable
         await _process.DisposeAsync();
     }
 
-    private static string BuildConfiguration =>
-        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+    /// <summary>The broker's built assembly, in the tests' build configuration.</summary>
+    public static string Dll
+    {
+        get
+        {
+            var dll = RepositoryPaths.Combine("broker", "bin", BuildConfiguration, "net10.0", "EventStream.Broker.dll");
+            if (!File.Exists(dll))
+            {
+                throw new InvalidOperationException($"{dll} is missing: build the solution in {BuildConfiguration} first.");
+            }
+            return dll;
+        }
+    }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on (at the time of asking).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    private static string BuildConfiguration =>
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 }

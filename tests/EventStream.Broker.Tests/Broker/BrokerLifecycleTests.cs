@@ -1,3 +1,4 @@
+using EventStream.Broker.Health;
 using EventStream.Testing;
 using ServingStatus = EventStream.Protocol.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -56,6 +57,11 @@ public sealed class BrokerLifecycleTests
         };
         await using var broker = BrokerProcess.Start(environment);
         await broker.WaitForHealthAsync(ServingStatus.NotServing, TimeSpan.FromSeconds(60));
+
+        // So a container health check fails until then.
+        var output = new StringWriter();
+        Assert.Equal(1, await HealthCommand.RunAsync(["health", broker.Address], output));
+        Assert.Contains("NotServing", output.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
