@@ -12,12 +12,23 @@ public sealed class BrokerFixture : IAsyncLifetime
 
     public string DataDirectory => _directory.Path;
 
+    /// <summary>
+    /// EVENTSTREAM_TEST_CITUS_WORKERS runs the shared broker on a local Citus cluster with that many
+    /// workers (test.sh does, for the produce and consume suites, where Citus is installed).
+    /// </summary>
+    public static string? CitusWorkers => Environment.GetEnvironmentVariable("EVENTSTREAM_TEST_CITUS_WORKERS") is { Length: > 0 } value ? value : null;
+
     /// <summary>The broker's embedded database, for checking what it stored.</summary>
     public NpgsqlDataSource Database { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        Process = BrokerProcess.Start(new Dictionary<string, string> { ["EventStream__Embedded__DataDirectory"] = _directory.Path });
+        var environment = new Dictionary<string, string> { ["EventStream__Embedded__DataDirectory"] = _directory.Path };
+        if (CitusWorkers is { } workers)
+        {
+            environment["EventStream__Embedded__CitusWorkers"] = workers;
+        }
+        Process = BrokerProcess.Start(environment);
         await Process.WaitUntilServingAsync();
         Database = NpgsqlDataSource.Create(EmbeddedDatabase.ConnectionString(_directory.Path));
     }
