@@ -36,6 +36,16 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         AssertRedirectedTo(a, await Assert.ThrowsAsync<GrpcException>(() => b.Channel.UnaryAsync(ConsumerMethods.Leave,
             new LeaveRequest { Group = group, MemberId = first.MemberId })));
 
+        // A real gRPC client (python grpcio) reads the same status and trailer, on unary and streaming calls.
+        await using (var python = ExternalProcess.Start("/usr/bin/python3", [
+            Path.Combine(RepositoryPaths.Interop, "python", "broker_checks.py"), b.Target, "--only", "coordinator_redirect",
+            "--redirect-group", group, "--redirect-topic", topic, "--coordinator", a.Address, "--timeout-ms", "30000"]))
+        {
+            var results = await python.ReadAllJsonAsync(TimeSpan.FromMinutes(1));
+            Assert.True(python.ExitCode == 0, $"broker_checks.py exited with {python.ExitCode}:\n{python.Output}");
+            Assert.DoesNotContain("skipped", Assert.Single(results).GetProperty("detail").ToString(), StringComparison.Ordinal);
+        }
+
         // Following the trailer: the second member joins where the group runs and gets its share.
         using var coordinator = GrpcChannel.ForAddress(subscribe.Trailers.GetValue(ConsumerMethods.CoordinatorMetadataKey)!);
         await using var second = await SubscribeSession.JoinAsync(coordinator, Subscription(group, [topic], session: Session));
