@@ -22,7 +22,8 @@ internal sealed class ConsumerGroups(
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<RunningGroup>>> _running = new(StringComparer.Ordinal);
     // Runs being stopped: a new start of the group waits until the old coordinator let go of the slot.
-    private readonly ConcurrentDictionary<string, Task> _stopping = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task> _stopping = new(StringComparer.Ordinal);
+    private readonly Lock _stoppingGate = new();
 
     public ConsumeOptions Options => options.Value;
 
@@ -119,34 +120,51 @@ internal sealed class ConsumerGroups(
     /// <summary>Stops one run of a group; a newer run of the same group is left alone.</summary>
     private async Task StopAsync(string group, Lazy<Task<RunningGroup>> starting)
     {
-        if (!_running.TryRemove(new KeyValuePair<string, Lazy<Task<RunningGroup>>>(group, starting)) || !starting.IsValueCreated)
-        {
-            await WaitForStopAsync(group);
-            return;
-        }
+        // Announced before the run leaves _running, so a new run of the group started from then on
+        // waits until this one let go of the slot and the lease.
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var previous = WaitForStopAsync(group);
-        _stopping[group] = stopped.Task;
+        Task previous;
+        lock (_stoppingGate)
+        {
+            previous = _stopping.TryGetValue(group, out var earlier) ? earlier : Task.CompletedTask;
+            _stopping[group] = stopped.Task;
+        }
         try
         {
             await previous;
+            if (!_running.TryRemove(new KeyValuePair<string, Lazy<Task<RunningGroup>>>(group, starting)) || !starting.IsValueCreated)
+            {
+                return;
+            }
             var running = await starting.Value;
             await running.Coordinator.DisposeAsync();
             // Only once the slot is no longer streamed here may another broker take the group.
             await running.Lease.DisposeAsync();
             GroupLog.Stopped(loggerFactory.CreateLogger<GroupCoordinator>(), group);
         }
-        catch (Exception) when (starting.Value.IsFaulted)
+        catch (Exception) when (starting.IsValueCreated && starting.Value.IsFaulted)
         {
         }
         finally
         {
             stopped.TrySetResult();
-            _stopping.TryRemove(new KeyValuePair<string, Task>(group, stopped.Task));
+            lock (_stoppingGate)
+            {
+                if (_stopping.TryGetValue(group, out var pending) && pending == stopped.Task)
+                {
+                    _stopping.Remove(group);
+                }
+            }
         }
     }
 
-    private Task WaitForStopAsync(string group) => _stopping.TryGetValue(group, out var pending) ? pending : Task.CompletedTask;
+    private Task WaitForStopAsync(string group)
+    {
+        lock (_stoppingGate)
+        {
+            return _stopping.TryGetValue(group, out var pending) ? pending : Task.CompletedTask;
+        }
+    }
 
     private async Task<RunningGroup> StartAsync(string group, TopicPatterns topics, int shardCount, Lazy<Task<RunningGroup>> starting)
     {
