@@ -1,3 +1,4 @@
+using EventStream.Broker.Cluster;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Health;
 using EventStream.Broker.Maintenance;
@@ -6,6 +7,7 @@ using EventStream.Broker.Services;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
 using EventStream.Grpc.Server;
+using Microsoft.Extensions.Options;
 
 // `EventStream.Broker health [address]` probes a running broker instead of starting one.
 if (HealthCommand.IsInvoked(args))
@@ -28,6 +30,10 @@ builder.Services.AddOptions<ProduceOptions>().Bind(builder.Configuration.GetSect
 builder.Services.AddSingleton<EventWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
 builder.Services.AddOptions<ConsumeOptions>().Bind(builder.Configuration.GetSection(ConsumeOptions.SectionName));
+builder.Services.AddOptions<ClusterOptions>().Bind(builder.Configuration.GetSection(ClusterOptions.SectionName)).ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>();
+builder.Services.AddSingleton<BrokerIdentity>();
+builder.Services.AddSingleton<CoordinatorLeases>();
 builder.Services.AddSingleton<GroupStore>();
 builder.Services.AddSingleton<ConsumerGroups>();
 builder.Services.AddSingleton<GroupAdmin>();

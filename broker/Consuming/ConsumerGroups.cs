@@ -6,60 +6,72 @@ using Microsoft.Extensions.Options;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>The consumer groups this broker runs: started on a member's first contact, stopped when idle.</summary>
+/// <summary>
+/// The consumer groups this broker runs: started on a member's first contact, stopped when idle. A
+/// group runs on one broker at a time, the holder of its coordinator lease (see
+/// <see cref="CoordinatorLeases"/>); losing the lease stops the group here at once.
+/// </summary>
 internal sealed class ConsumerGroups(
     GroupStore store,
     ClusterSettings cluster,
     DatabaseEndpoint database,
+    CoordinatorLeases leases,
     IOptions<ConsumeOptions> options,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory) : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<GroupCoordinator>>> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<RunningGroup>>> _running = new(StringComparer.Ordinal);
+    // Runs being stopped: a new start of the group waits until the old coordinator let go of the slot.
+    private readonly Dictionary<string, Task> _stopping = new(StringComparer.Ordinal);
+    private readonly Lock _stoppingGate = new();
 
     public ConsumeOptions Options => options.Value;
 
-    /// <summary>Creates the group if needed (with its start point) and returns its running coordinator.</summary>
+    /// <summary>
+    /// Creates the group if needed (with its start point) and returns its running coordinator,
+    /// taking the group's coordinator lease first when the group does not run here yet.
+    /// </summary>
+    /// <exception cref="GrpcException">UNAVAILABLE, with the holder's address, when another broker runs the group.</exception>
     public async Task<GroupCoordinator> JoinAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken)
     {
         ValidateName(group);
         await StorageCalls.RunAsync(() => store.EnsureGroupAsync(group, topics, startFrom, cancellationToken));
         var shardCount = await cluster.GetShardCountAsync(cancellationToken);
-        var starting = _running.GetOrAdd(group, name => new Lazy<Task<GroupCoordinator>>(() => StartAsync(name, topics, shardCount)));
+        var starting = _running.GetOrAdd(group, name =>
+        {
+            Lazy<Task<RunningGroup>>? run = null;
+            run = new Lazy<Task<RunningGroup>>(() => StartAsync(name, topics, shardCount, run!));
+            return run;
+        });
         try
         {
-            var coordinator = await starting.Value.WaitAsync(cancellationToken);
+            var coordinator = (await starting.Value.WaitAsync(cancellationToken)).Coordinator;
             await coordinator.SlotReady.WaitAsync(cancellationToken);
             return coordinator;
         }
-        catch (Exception) when (starting.Value.IsFaulted || (starting.Value.IsCompletedSuccessfully && starting.Value.Result.SlotReady.IsFaulted))
+        catch (Exception) when (starting.Value.IsFaulted || (starting.Value.IsCompletedSuccessfully && starting.Value.Result.Coordinator.SlotReady.IsFaulted))
         {
             // Start afresh on the next join.
-            await StopAsync(group);
+            await StopAsync(group, starting);
             throw;
         }
     }
 
     /// <summary>The group's coordinator if this broker runs it.</summary>
     public GroupCoordinator? Find(string group) =>
-        _running.TryGetValue(group, out var starting) && starting.Value.IsCompletedSuccessfully ? starting.Value.Result : null;
+        _running.TryGetValue(group, out var starting) && starting.Value.IsCompletedSuccessfully ? starting.Value.Result.Coordinator : null;
 
-    /// <summary>Stops running a group here (its slot and state stay).</summary>
-    public async Task StopAsync(string group)
-    {
-        if (_running.TryRemove(group, out var starting) && starting.IsValueCreated)
-        {
-            try
-            {
-                var coordinator = await starting.Value;
-                await coordinator.DisposeAsync();
-                GroupLog.Stopped(loggerFactory.CreateLogger<GroupCoordinator>(), group);
-            }
-            catch (Exception) when (starting.Value.IsFaulted)
-            {
-            }
-        }
-    }
+    /// <summary>
+    /// For calls that need the group's coordinator without starting one (a commit or leave when the
+    /// group does not run here, admin changes): fails when another broker runs the group.
+    /// </summary>
+    /// <exception cref="GrpcException">UNAVAILABLE, with the holder's address, when another broker runs the group.</exception>
+    public Task ThrowIfRunElsewhereAsync(string group, CancellationToken cancellationToken) =>
+        Find(group) is not null ? Task.CompletedTask : leases.ThrowIfHeldElsewhereAsync(group, cancellationToken);
+
+    /// <summary>Stops running a group here (its slot and state stay) and releases its coordinator lease.</summary>
+    public Task StopAsync(string group) =>
+        _running.TryGetValue(group, out var starting) ? StopAsync(group, starting) : WaitForStopAsync(group);
 
     public static void ValidateName(string group)
     {
@@ -105,11 +117,77 @@ internal sealed class ConsumerGroups(
         }
     }
 
-    private async Task<GroupCoordinator> StartAsync(string group, TopicPatterns topics, int shardCount)
+    /// <summary>Stops one run of a group; a newer run of the same group is left alone.</summary>
+    private async Task StopAsync(string group, Lazy<Task<RunningGroup>> starting)
     {
+        // Announced before the run leaves _running, so a new run of the group started from then on
+        // waits until this one let go of the slot and the lease.
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task previous;
+        lock (_stoppingGate)
+        {
+            previous = _stopping.TryGetValue(group, out var earlier) ? earlier : Task.CompletedTask;
+            _stopping[group] = stopped.Task;
+        }
+        try
+        {
+            await previous;
+            if (!_running.TryRemove(new KeyValuePair<string, Lazy<Task<RunningGroup>>>(group, starting)) || !starting.IsValueCreated)
+            {
+                return;
+            }
+            var running = await starting.Value;
+            await running.Coordinator.DisposeAsync();
+            // Only once the slot is no longer streamed here may another broker take the group.
+            await running.Lease.DisposeAsync();
+            GroupLog.Stopped(loggerFactory.CreateLogger<GroupCoordinator>(), group);
+        }
+        catch (Exception) when (starting.IsValueCreated && starting.Value.IsFaulted)
+        {
+        }
+        finally
+        {
+            stopped.TrySetResult();
+            lock (_stoppingGate)
+            {
+                if (_stopping.TryGetValue(group, out var pending) && pending == stopped.Task)
+                {
+                    _stopping.Remove(group);
+                }
+            }
+        }
+    }
+
+    private Task WaitForStopAsync(string group)
+    {
+        lock (_stoppingGate)
+        {
+            return _stopping.TryGetValue(group, out var pending) ? pending : Task.CompletedTask;
+        }
+    }
+
+    private async Task<RunningGroup> StartAsync(string group, TopicPatterns topics, int shardCount, Lazy<Task<RunningGroup>> starting)
+    {
+        // A run of the group still stopping here must let go of the slot first.
+        await WaitForStopAsync(group);
+        var lease = await leases.AcquireAsync(group, CancellationToken.None);
         var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, database.ConnectionString,
             timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
-        await StorageCalls.RunAsync(() => coordinator.StartAsync(CancellationToken.None));
-        return coordinator;
+        try
+        {
+            await StorageCalls.RunAsync(() => coordinator.StartAsync(CancellationToken.None));
+        }
+        catch
+        {
+            await coordinator.DisposeAsync();
+            await lease.DisposeAsync();
+            throw;
+        }
+        // Never two brokers streaming the slot: a lost lease stops the group here at once.
+        lease.Lost.Register(() => _ = Task.Run(() => StopAsync(group, starting)));
+        return new RunningGroup(coordinator, lease);
     }
+
+    /// <summary>A group running here: its coordinator and the lease that allows it.</summary>
+    private sealed record RunningGroup(GroupCoordinator Coordinator, CoordinatorLease Lease);
 }

@@ -97,6 +97,8 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
         {
             ConsumerGroups.ValidateName(group);
             _ = await store.LoadGroupAsync(group, cancellationToken) ?? throw NotFound(group);
+            // The broker running the group must stop it before its slot can go.
+            await groups.ThrowIfRunElsewhereAsync(group, cancellationToken);
             await groups.StopAsync(group);
             await GroupSlot.DropAsync(store.DataSource, SlotNames.ForGroup(group), cancellationToken);
             await using var connection = await store.DataSource.OpenConnectionAsync(cancellationToken);
@@ -122,6 +124,7 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
                 throw new GrpcException(GrpcStatusCode.FailedPrecondition, $"Group '{group}' has active members; stop its consumers before resetting it.");
             }
             DateTime? from = StartPoints.From(start);
+            await groups.ThrowIfRunElsewhereAsync(group, cancellationToken);
             await groups.StopAsync(group);
             await GroupSlot.DropAsync(store.DataSource, SlotNames.ForGroup(group), cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -71,8 +71,9 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         }
         catch (OperationCanceledException) when (sessionEnd.IsCancellationRequested && !token.IsCancellationRequested)
         {
-            throw new GrpcException(GrpcStatusCode.Unavailable, member.Session != session
-                ? "A newer session of this member took over."
+            throw new GrpcException(GrpcStatusCode.Unavailable,
+                member.Session != session ? "A newer session of this member took over."
+                : groups.Find(first.Join.Group) != coordinator ? "The group stopped running on this broker (it may run on another one now); join again."
                 : "The member missed its heartbeats for longer than its session timeout; join again.");
         }
         finally
@@ -151,6 +152,9 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         ConsumerGroups.ValidateName(request.Group);
         ValidateMemberId(request.MemberId, required: true);
         var token = context.CancellationToken;
+        // Without the group's coordinator here, commit straight to the database, unless another broker runs
+        // the group: its coordinator must learn of the commit to release the events.
+        await groups.ThrowIfRunElsewhereAsync(request.Group, token);
         var response = groups.Find(request.Group) is { } coordinator
             ? await StorageCalls.RunAsync(() => coordinator.CommitAsync(request.MemberId, request.Commits, token))
             : await StorageCalls.RunAsync(async () => await store.CommitAllAsync(
@@ -168,6 +172,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
     {
         ConsumerGroups.ValidateName(request.Group);
         ValidateMemberId(request.MemberId, required: true);
+        await groups.ThrowIfRunElsewhereAsync(request.Group, context.CancellationToken);
         if (groups.Find(request.Group) is { } coordinator)
         {
             await StorageCalls.RunAsync(() => coordinator.LeaveAsync(request.MemberId, context.CancellationToken));

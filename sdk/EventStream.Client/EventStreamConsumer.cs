@@ -30,6 +30,11 @@ namespace EventStream.Client;
 /// <see cref="EventStreamConsumerOptions.ShardsRevoked"/>. Dispose the consumer to leave cleanly: its
 /// shards then move at once instead of after <see cref="EventStreamConsumerOptions.SessionTimeout"/>.
 /// </para>
+/// <para>
+/// When several brokers share a database, the group runs on one of them; a broker that does not run it
+/// answers with the address of the one that does, and the consumer joins there (see
+/// <see cref="EventStreamConsumerOptions.Address"/>).
+/// </para>
 /// </remarks>
 public sealed class EventStreamConsumer : IAsyncDisposable
 {

@@ -26,7 +26,15 @@ public sealed partial class EventStreamConsumerOptions
     /// <summary>The longest <see cref="MemberId"/>, in characters.</summary>
     public const int MaxMemberIdLength = 256;
 
-    /// <summary>The broker's address, <c>http://</c> (cleartext HTTP/2) or <c>https://</c>. Default <c>http://127.0.0.1:7400</c>.</summary>
+    /// <summary>
+    /// The broker's address, <c>http://</c> (cleartext HTTP/2) or <c>https://</c>. Default <c>http://127.0.0.1:7400</c>.
+    /// </summary>
+    /// <remarks>
+    /// When several brokers share a database, one of them runs the group; the others answer with that
+    /// broker's address and the consumer joins there (with the same <see cref="ChannelOptions"/>). When that
+    /// broker cannot be reached, or its session ends, the consumer comes back to this address after the
+    /// reconnect backoff.
+    /// </remarks>
     public string Address { get; set; } = "http://127.0.0.1:7400";
 
     /// <summary>

@@ -84,6 +84,19 @@ public sealed class BrokerProcess : IAsyncDisposable
         throw new TimeoutException($"The broker did not report {status} within {timeout} (last: {last}):\n{Output}");
     }
 
+    /// <summary>A clean shutdown (SIGTERM), waiting until the process exited.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        _process.Signal("TERM");
+        await _process.ReadAllJsonAsync(timeout);
+    }
+
+    /// <summary>SIGSTOP: the process freezes, its connections stay open (as in a long pause).</summary>
+    public void Pause() => _process.Signal("STOP");
+
+    /// <summary>SIGCONT, after <see cref="Pause"/>.</summary>
+    public void Resume() => _process.Signal("CONT");
+
     /// <summary>SIGKILL, as a crash would.</summary>
     public void Kill() => _process.Kill();
 

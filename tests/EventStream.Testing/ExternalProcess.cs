@@ -119,6 +119,18 @@ public sealed class ExternalProcess : IAsyncDisposable
     /// <summary>The exit code; the process must have exited.</summary>
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Sends a signal to the process (not its children): TERM asks it to shut down cleanly, STOP pauses it, CONT resumes it.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("Could not run kill.");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with exit code {kill.ExitCode}.");
+        }
+    }
+
     /// <summary>Sends SIGKILL to the process (and its children).</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

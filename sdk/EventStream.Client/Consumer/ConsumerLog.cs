@@ -40,4 +40,10 @@ internal static partial class ConsumerLog
 
     [LoggerMessage(EventId = 112, Level = LogLevel.Debug, Message = "Member {MemberId} of group {Group} closed.")]
     public static partial void Closed(ILogger logger, string group, string memberId);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Information, Message = "The broker at {Address} does not run group {Group}; member {MemberId} joins through the broker at {Coordinator} in {Delay}.")]
+    public static partial void Redirected(ILogger logger, string group, string memberId, Uri address, Uri coordinator, TimeSpan delay);
+
+    [LoggerMessage(EventId = 114, Level = LogLevel.Information, Message = "Member {MemberId} of group {Group} lost the broker at {Coordinator}; it joins through {Address} again in {Delay}.")]
+    public static partial void FallingBack(ILogger logger, string group, string memberId, Uri coordinator, Uri address, TimeSpan delay);
 }

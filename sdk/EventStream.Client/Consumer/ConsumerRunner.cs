@@ -11,6 +11,7 @@ namespace EventStream.Client.Consumer;
 /// Keeps a member in its group: joins, feeds what the broker pushes into <see cref="ConsumerState"/>,
 /// heartbeats, and on a transient failure joins again with the same member id after a backoff. A
 /// failure retrying cannot fix (a bad group name, an unknown method) stops it; see <see cref="Failure"/>.
+/// A broker that does not run the group sends the member to the one that does (see ConsumerRunner.Redirects.cs).
 /// </summary>
 internal sealed partial class ConsumerRunner
 {
@@ -72,18 +73,32 @@ internal sealed partial class ConsumerRunner
 
     private async Task RunAsync()
     {
+        try
+        {
+            await RunSessionsAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            DropRedirect();
+        }
+    }
+
+    private async Task RunSessionsAsync()
+    {
         var stopping = _stop.Token;
         var attempt = 0;
         while (!stopping.IsCancellationRequested && !_leaving)
         {
             SubscribeConnection? connection = null;
             TimeSpan delay;
+            var target = Target;
             try
             {
-                connection = await SubscribeConnection.OpenAsync(_channel, Join(), _state.Room, Unpublish, stopping).ConfigureAwait(false);
+                connection = await SubscribeConnection.OpenAsync(target, Join(), _state.Room, Unpublish, stopping).ConfigureAwait(false);
                 attempt = 0;
+                _redirectsInARow = 0;
                 var heartbeat = HeartbeatInterval(connection);
-                ConsumerLog.Joined(_logger, Group, MemberId, _channel.Address, heartbeat);
+                ConsumerLog.Joined(_logger, Group, MemberId, target.Address, heartbeat);
                 Publish(connection);
                 using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
                 var heartbeats = HeartbeatAsync(connection, heartbeat, heartbeatStop.Token);
@@ -102,16 +117,22 @@ internal sealed partial class ConsumerRunner
                 }
                 delay = Backoff(++attempt);
                 ConsumerLog.SessionEnded(_logger, Group, MemberId, delay);
+                FallBack(delay);
             }
             catch (Exception) when (stopping.IsCancellationRequested || _leaving)
             {
                 // Closing: the session is over either way.
                 break;
             }
+            catch (Exception e) when (CoordinatorAddress(e) is { } coordinator)
+            {
+                delay = Follow(coordinator, target, ref attempt, e);
+            }
             catch (Exception e) when (IsTransient(e))
             {
                 delay = Backoff(++attempt);
                 ConsumerLog.Reconnecting(_logger, Group, MemberId, (e as GrpcException)?.StatusCode ?? GrpcStatusCode.Unknown, delay, attempt, e);
+                FallBack(delay);
             }
             catch (Exception e)
             {

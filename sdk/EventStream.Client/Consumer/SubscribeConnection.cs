@@ -80,9 +80,10 @@ internal sealed class SubscribeConnection : IDisposable
         {
             using var joinTimeout = new CancellationTokenSource(JoinTimeout);
             await Task.WhenAny(reading, writing).WaitAsync(joinTimeout.Token).ConfigureAwait(false);
-            if (reading.IsFaulted)
+            if (reading.IsFaulted || writing.IsFaulted)
             {
-                await reading.ConfigureAwait(false);
+                // The read reports how the call ended, with the broker's trailers (e.g. where the group runs).
+                await reading.WaitAsync(joinTimeout.Token).ConfigureAwait(false);
             }
             await writing.WaitAsync(joinTimeout.Token).ConfigureAwait(false);
             var first = await reading.WaitAsync(joinTimeout.Token).ConfigureAwait(false)

@@ -7,6 +7,13 @@ namespace EventStream.Protocol.Methods;
 /// <summary>The methods of <c>eventstream.v1.Consumer</c>.</summary>
 public static class ConsumerMethods
 {
+    /// <summary>
+    /// Trailer of an <c>UNAVAILABLE</c> status: the address of the broker that runs the consumer group
+    /// (e.g. <c>http://10.0.0.5:7400</c>). Brokers sharing a database run each group on one of them;
+    /// the others answer the group's calls this way, and clients reconnect to that address.
+    /// </summary>
+    public const string CoordinatorMetadataKey = "eventstream-coordinator";
+
     /// <summary>The service as protobuf describes it.</summary>
     public static ServiceDescriptor Service { get; } = ConsumerReflection.Descriptor.FindTypeByName<ServiceDescriptor>("Consumer");
 

@@ -1,3 +1,4 @@
+using EventStream.Grpc;
 using EventStream.Grpc.Client;
 using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
@@ -18,18 +19,28 @@ internal static class ConsumeClient
     };
 
     /// <summary>Polls until <paramref name="count"/> events arrived (committing each poll), or the time is up.</summary>
-    public static async Task<List<Event>> PollUntilAsync(GrpcChannel channel, Subscription subscription, int count, TimeSpan timeout, bool commit = true)
+    /// <param name="retryUnavailable">Poll again after UNAVAILABLE, e.g. while a killed broker's coordinator lease lasts.</param>
+    public static async Task<List<Event>> PollUntilAsync(GrpcChannel channel, Subscription subscription, int count, TimeSpan timeout, bool commit = true, bool retryUnavailable = false)
     {
         var events = new List<Event>();
         var deadline = DateTime.UtcNow + timeout;
         while (events.Count < count && DateTime.UtcNow < deadline)
         {
-            var response = await channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest
+            PollResponse response;
+            try
             {
-                Subscription = subscription,
-                MaxEvents = 1000,
-                MaxWait = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(300)),
-            });
+                response = await channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest
+                {
+                    Subscription = subscription,
+                    MaxEvents = 1000,
+                    MaxWait = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(300)),
+                });
+            }
+            catch (GrpcException e) when (retryUnavailable && e.StatusCode == GrpcStatusCode.Unavailable && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+                continue;
+            }
             subscription.MemberId = response.MemberId;
             events.AddRange(response.Events);
             if (commit && response.Commits.Count > 0)

@@ -12,7 +12,12 @@ public sealed class ConsumeRestartTests
     public async Task Killed_broker_resumes_from_committed_positions_with_nothing_lost()
     {
         using var directory = new TestDirectory();
-        var environment = new Dictionary<string, string> { ["EventStream__Embedded__DataDirectory"] = directory.Path };
+        var environment = new Dictionary<string, string>
+        {
+            ["EventStream__Embedded__DataDirectory"] = directory.Path,
+            // The killed broker's coordinator lease keeps the group from the new one until it expires.
+            ["EventStream__Cluster__CoordinatorLeaseDuration"] = "00:00:02",
+        };
         var topic = UniqueTopic();
         var subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), [topic], StartPoint.Types.Kind.Earliest);
         List<Event> before;
@@ -31,7 +36,7 @@ public sealed class ConsumeRestartTests
         await second.WaitUntilServingAsync();
         await ProduceAsync(second, topic, 100, 50);
         subscription.MemberId = "";
-        var after = await PollUntilAsync(second.Channel, subscription, 150 - before.Count, TimeSpan.FromSeconds(60));
+        var after = await PollUntilAsync(second.Channel, subscription, 150 - before.Count, TimeSpan.FromSeconds(60), retryUnavailable: true);
 
         var all = before.Concat(after).Select(e => e.Data.ToStringUtf8()).ToList();
         Assert.Equal(Enumerable.Range(0, 150).Select(i => "e" + i).Order(), all.Order());

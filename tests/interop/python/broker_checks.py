@@ -5,11 +5,15 @@ Run with the system python, which has Debian's python3-grpcio and python3-protob
 
     /usr/bin/python3 broker_checks.py HOST:PORT [--expect SERVING|NOT_SERVING]
                                       [--only a,b,...] [--timeout-ms N]
+                                      [--redirect-group G --redirect-topic T --coordinator URL]
 
     HOST:PORT       the broker's plaintext (h2c) gRPC address, e.g. 127.0.0.1:5000.
     --expect S      the status health_check and health_watch_stream expect (default SERVING).
     --only LIST     run only these checks (comma-separated names, in the order given).
     --timeout-ms N  a check that takes longer is reported as failed (default 10000).
+    --redirect-group, --redirect-topic, --coordinator
+                    for coordinator_redirect: a group another broker (at URL) runs; without
+                    them that check reports itself skipped.
 
 Stdout: one JSON object per line per check, in order:
     {"check": "<name>", "ok": true|false, "detail": <any JSON>}
@@ -80,8 +84,9 @@ def error_detail(err):
 
 
 class Context:
-    def __init__(self, address, expect, protos):
+    def __init__(self, address, expect, protos, redirect=None):
         self.address = address
+        self.redirect = redirect
         self.expect = expect
         self.protos = protos
         self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
@@ -337,6 +342,36 @@ def produce_poll_commit(ctx):
 
 
 
+@check("coordinator_redirect")
+def coordinator_redirect(ctx):
+    """A broker that does not run a group answers Poll and Subscribe with UNAVAILABLE and the
+    running broker's address as trailing metadata (a trailers-only response)."""
+    if ctx.redirect is None:
+        return {"skipped": "no --redirect-group, --redirect-topic and --coordinator given"}
+    group, topic, coordinator = ctx.redirect
+    Subscription = ctx.message("eventstream.v1.Subscription")
+    Duration = ctx.message("google.protobuf.Duration")
+    subscription = Subscription(group=group, topics=[topic], session_timeout=Duration(seconds=3))
+    detail = {}
+
+    def expect_redirect(name, err):
+        trailers = dict(err.trailing_metadata() or ())
+        detail[name] = {"code": code_of(err), "message": err.details(), "coordinator": trailers.get("eventstream-coordinator")}
+        if err.code() != grpc.StatusCode.UNAVAILABLE or trailers.get("eventstream-coordinator") != coordinator \
+                or coordinator not in (err.details() or ""):
+            raise CheckFailed(detail)
+
+    expect_redirect("poll", expect_failure(lambda: ctx.call("/eventstream.v1.Consumer/Poll", ctx.message("eventstream.v1.PollRequest")(
+        subscription=subscription, max_wait=Duration()))))
+
+    def subscribe():
+        join = ctx.message("eventstream.v1.SubscribeRequest")(join=subscription)
+        responses = ctx.callable("/eventstream.v1.Consumer/Subscribe")(iter([join]), timeout=CALL_TIMEOUT_S)
+        return [r.WhichOneof("response") for r in responses]
+    expect_redirect("subscribe", expect_failure(subscribe))
+    return detail
+
+
 def run_check(fn, ctx, timeout_s):
     """Runs one check in a thread so that a hang is reported instead of blocking the run."""
     outcome = {}
@@ -364,6 +399,9 @@ def parse_args(argv):
     parser.add_argument("--expect", default="SERVING", choices=["SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN"])
     parser.add_argument("--only", help="comma-separated checks: " + ",".join(names))
     parser.add_argument("--timeout-ms", type=int, default=10000)
+    parser.add_argument("--redirect-group")
+    parser.add_argument("--redirect-topic")
+    parser.add_argument("--coordinator")
     args = parser.parse_args(argv)  # exits 2 on bad arguments
     args.only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else names
     unknown = [n for n in args.only if n not in names]
@@ -376,7 +414,9 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    ctx = Context(args.address, args.expect, ProtoSet([PROTO_DIR], CONTRACT_FILES))
+    redirect = (args.redirect_group, args.redirect_topic, args.coordinator) \
+        if args.redirect_group and args.redirect_topic and args.coordinator else None
+    ctx = Context(args.address, args.expect, ProtoSet([PROTO_DIR], CONTRACT_FILES), redirect)
     checks = dict(CHECKS)
     failures = 0
     for name in args.only:
