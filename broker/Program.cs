@@ -1,3 +1,4 @@
+using EventStream.Broker.Citus;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Health;
 using EventStream.Broker.Maintenance;
@@ -28,6 +29,7 @@ builder.Services.AddOptions<ProduceOptions>().Bind(builder.Configuration.GetSect
 builder.Services.AddSingleton<EventWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
 builder.Services.AddOptions<ConsumeOptions>().Bind(builder.Configuration.GetSection(ConsumeOptions.SectionName));
+builder.Services.AddSingleton<ClusterTopology>();
 builder.Services.AddSingleton<GroupStore>();
 builder.Services.AddSingleton<ConsumerGroups>();
 builder.Services.AddSingleton<GroupAdmin>();

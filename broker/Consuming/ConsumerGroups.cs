@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
 using EventStream.Grpc;
@@ -10,7 +11,7 @@ namespace EventStream.Broker.Consuming;
 internal sealed class ConsumerGroups(
     GroupStore store,
     ClusterSettings cluster,
-    DatabaseEndpoint database,
+    ClusterTopology topology,
     IOptions<ConsumeOptions> options,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory) : BackgroundService
@@ -107,7 +108,7 @@ internal sealed class ConsumerGroups(
 
     private async Task<GroupCoordinator> StartAsync(string group, TopicPatterns topics, int shardCount)
     {
-        var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, database.ConnectionString,
+        var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, topology,
             timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
         await StorageCalls.RunAsync(() => coordinator.StartAsync(CancellationToken.None));
         return coordinator;
