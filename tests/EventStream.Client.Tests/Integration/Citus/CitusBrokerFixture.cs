@@ -47,6 +47,16 @@ public sealed class CitusBrokerFixture : IAsyncLifetime
         {
             await Process.DisposeAsync();
         }
+        // The killed broker leaves its PostgreSQL servers running: stop them (fast shutdown).
+        foreach (var pidFile in new[] { "pgdata", "worker-1/pgdata", "worker-2/pgdata" }.Select(d => Path.Combine(_directory, d, "postmaster.pid")))
+        {
+            if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).First(), out var pid))
+            {
+                using var kill = System.Diagnostics.Process.Start("kill", ["-INT", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                await kill.WaitForExitAsync();
+            }
+        }
+        await Task.Delay(1000);
         try
         {
             Directory.Delete(_directory, recursive: true);
