@@ -102,6 +102,9 @@ public sealed class CitusConsumeTests(CitusBrokerFixture cluster)
             }
         }
 
+        // The broker followed the moves (rather than delivering from both nodes unordered).
+        Assert.Contains($"moved from node {empty.Id} to node {keep.Id}", cluster.Process.Output);
+
         // The emptied worker's slot goes once its stream is drained and committed.
         var emptied = cluster.NodeConnectionString(empty.Port);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
