@@ -1,4 +1,5 @@
 using EventStream.Broker.Cluster;
+using EventStream.Broker.Citus;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Health;
 using EventStream.Broker.Maintenance;
@@ -34,6 +35,7 @@ builder.Services.AddOptions<ClusterOptions>().Bind(builder.Configuration.GetSect
 builder.Services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>();
 builder.Services.AddSingleton<BrokerIdentity>();
 builder.Services.AddSingleton<CoordinatorLeases>();
+builder.Services.AddSingleton<ClusterTopology>();
 builder.Services.AddSingleton<GroupStore>();
 builder.Services.AddSingleton<ConsumerGroups>();
 builder.Services.AddSingleton<GroupAdmin>();

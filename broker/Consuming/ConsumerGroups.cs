@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
 using EventStream.Grpc;
@@ -14,8 +15,8 @@ namespace EventStream.Broker.Consuming;
 internal sealed class ConsumerGroups(
     GroupStore store,
     ClusterSettings cluster,
-    DatabaseEndpoint database,
     CoordinatorLeases leases,
+    ClusterTopology topology,
     IOptions<ConsumeOptions> options,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory) : BackgroundService
@@ -171,7 +172,7 @@ internal sealed class ConsumerGroups(
         // A run of the group still stopping here must let go of the slot first.
         await WaitForStopAsync(group);
         var lease = await leases.AcquireAsync(group, CancellationToken.None);
-        var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, database.ConnectionString,
+        var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, topology,
             timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
         try
         {

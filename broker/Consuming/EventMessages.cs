@@ -39,7 +39,7 @@ internal static class EventMessages
     }
 
     public static Position ToMessage(EventPosition position) =>
-        new() { Node = 0, CommitLsn = position.CommitLsn, Ordinal = position.Ordinal, EventId = position.EventId };
+        new() { Node = position.Node, CommitLsn = position.CommitLsn, Ordinal = position.Ordinal, EventId = position.EventId };
 
     private static void SetPayload(Event message, byte[] payload, PayloadFormat format)
     {

@@ -1,3 +1,4 @@
+using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
 using EventStream.Grpc;
 using EventStream.Protocol.V1;
@@ -8,7 +9,7 @@ using NpgsqlTypes;
 namespace EventStream.Broker.Consuming;
 
 /// <summary>Lists, describes, deletes and resets consumer groups (the group methods of eventstream.v1.Admin).</summary>
-internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
+internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, ClusterTopology topology)
 {
     private const string LiveMember = "m.last_heartbeat >= now() - m.session_timeout";
 
@@ -39,12 +40,9 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
             batch.BatchCommands.Add(BatchCommand(
                 $"SELECT m.member_id, m.last_heartbeat FROM eventstream.group_members m WHERE m.group_name = $1 AND {LiveMember} ORDER BY m.member_id", group));
             batch.BatchCommands.Add(BatchCommand(
-                "SELECT l.shard_id, l.owner, l.new_owner, l.epoch, l.last_heartbeat, p.commit_lsn, p.ordinal, p.event_id " +
+                "SELECT l.shard_id, l.owner, l.new_owner, l.epoch, l.last_heartbeat, p.commit_lsn, p.ordinal, p.event_id, p.node " +
                 "FROM eventstream.leases l LEFT JOIN eventstream.positions p ON p.consumer_group = l.consumer_group AND p.shard_id = l.shard_id " +
                 "WHERE l.consumer_group = $1 ORDER BY l.shard_id", group));
-            batch.BatchCommands.Add(BatchCommand(
-                "SELECT coalesce(sum(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots WHERE slot_name = $1",
-                SlotNames.ForGroup(group)));
             await using (batch.Connection)
             await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
             {
@@ -72,7 +70,7 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
                     if (!reader.IsDBNull(5))
                     {
                         shard.Committed = EventMessages.ToMessage(new EventPosition(
-                            (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(5), (uint)reader.GetInt64(6), reader.GetInt64(7)));
+                            (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(5), (uint)reader.GetInt64(6), reader.GetInt64(7)) { Node = reader.GetInt32(8) });
                     }
                     if (lag.TryGetValue(shard.Shard, out var pending))
                     {
@@ -84,10 +82,8 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
                     }
                     description.Shards.Add(shard);
                 }
-                await reader.NextResultAsync(cancellationToken);
-                await reader.ReadAsync(cancellationToken);
-                description.SlotLagBytes = reader.GetInt64(0);
             }
+            description.SlotLagBytes = await SlotLagAsync(group, cancellationToken);
             return description;
         });
 
@@ -100,7 +96,7 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
             // The broker running the group must stop it before its slot can go.
             await groups.ThrowIfRunElsewhereAsync(group, cancellationToken);
             await groups.StopAsync(group);
-            await GroupSlot.DropAsync(store.DataSource, SlotNames.ForGroup(group), cancellationToken);
+            await DropSlotsAsync(group, cancellationToken);
             await using var connection = await store.DataSource.OpenConnectionAsync(cancellationToken);
             await using var command = Command("DELETE FROM eventstream.consumer_groups WHERE group_name = $1", group);
             command.Connection = connection;
@@ -126,7 +122,7 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
             DateTime? from = StartPoints.From(start);
             await groups.ThrowIfRunElsewhereAsync(group, cancellationToken);
             await groups.StopAsync(group);
-            await GroupSlot.DropAsync(store.DataSource, SlotNames.ForGroup(group), cancellationToken);
+            await DropSlotsAsync(group, cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             foreach (var sql in new[]
             {
@@ -150,6 +146,29 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups)
             }
             await transaction.CommitAsync(cancellationToken);
         });
+
+    /// <summary>The WAL the group's slots hold, summed over the nodes.</summary>
+    private async Task<long> SlotLagAsync(string group, CancellationToken cancellationToken)
+    {
+        long lag = 0;
+        foreach (var node in (await topology.GetAsync(refresh: false, cancellationToken)).Nodes)
+        {
+            await using var command = topology.DataSourceOf(node).CreateCommand(
+                "SELECT coalesce(sum(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots WHERE slot_name = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = SlotNames.ForGroup(group) });
+            lag += (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        return lag;
+    }
+
+    /// <summary>Drops the group's slot on every node.</summary>
+    private async Task DropSlotsAsync(string group, CancellationToken cancellationToken)
+    {
+        foreach (var node in (await topology.GetAsync(refresh: true, cancellationToken)).Nodes)
+        {
+            await GroupSlot.DropAsync(topology.DataSourceOf(node), SlotNames.ForGroup(group), cancellationToken);
+        }
+    }
 
     private static GrpcException NotFound(string group) => new(GrpcStatusCode.NotFound, $"Consumer group '{group}' does not exist.");
 

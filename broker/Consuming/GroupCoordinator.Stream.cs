@@ -1,3 +1,4 @@
+using EventStream.Broker.Citus;
 using EventStream.Grpc;
 
 namespace EventStream.Broker.Consuming;
@@ -9,23 +10,51 @@ internal sealed partial class GroupCoordinator
     private static readonly TimeSpan BackfillMargin = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan TopicRefreshInterval = TimeSpan.FromSeconds(1);
 
-    private volatile SlotReader? _reader;
+    private readonly Dictionary<int, NodeStream> _streams = [];
+    private readonly Dictionary<int, int> _heldByNode = [];
     private long _topicsRefreshedAt;
 
-    private async Task RunStreamAsync(CancellationToken stoppingToken)
+    /// <summary>Starts streaming a node's slot (the slot exists, or is created on a single node).</summary>
+    private void StartNodeStream(ClusterNode node, bool singleNode)
     {
+        var stream = new NodeStream(node, CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token));
+        lock (_gate)
+        {
+            _streams[node.Id] = stream;
+        }
+        stream.Running = Task.Run(() => RunNodeStreamAsync(stream, singleNode, stream.Stopping.Token), CancellationToken.None);
+    }
+
+    private async Task RunNodeStreamAsync(NodeStream stream, bool singleNode, CancellationToken stoppingToken)
+    {
+        var slot = SlotNames.ForGroup(Group);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await PrepareSlotAsync(stoppingToken);
-                await using var reader = await SlotReader.OpenAsync(_connectionString, SlotNames.ForGroup(Group), stoppingToken);
-                _reader = reader;
-                GroupLog.Streaming(_logger, Group);
+                if (singleNode)
+                {
+                    await PrepareSlotAsync(stoppingToken);
+                }
+                else if (!await GroupSlot.ExistsAsync(_topology.DataSourceOf(stream.Node), slot, stoppingToken))
+                {
+                    // Dropped behind the broker's back: what it held is gone; stream what follows.
+                    await using var created = await GroupSlot.CreateAsync(stream.Node.ConnectionString, slot, stoppingToken);
+                    GroupLog.SlotCreated(_logger, Group, slot, stream.Node.Id);
+                }
+                await using var reader = await SlotReader.OpenAsync(stream.Node.ConnectionString, slot, stoppingToken,
+                    stream.Node.Id, barriers: !singleNode);
+                stream.Reader = reader;
+                GroupLog.Streaming(_logger, Group, stream.Node.Id);
                 await foreach (var transaction in reader.ReadAsync(stoppingToken))
                 {
-                    await WaitForRoomAsync(stoppingToken);
-                    await AppendAsync(transaction.Events, stoppingToken);
+                    if (transaction.Barrier is { } token)
+                    {
+                        OnBarrier(stream.Node.Id, token);
+                        continue;
+                    }
+                    await WaitForRoomAsync(stream.Node.Id, stoppingToken);
+                    await AppendAsync(transaction.Events, stream.Node.Id, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -34,7 +63,7 @@ internal sealed partial class GroupCoordinator
             }
             catch (Exception e)
             {
-                GroupLog.StreamFailed(_logger, Group, e);
+                GroupLog.StreamFailed(_logger, Group, stream.Node.Id, e);
                 if (!_slotReady.Task.IsCompleted)
                 {
                     // Nobody can join a group without its slot; let them know instead of waiting.
@@ -52,15 +81,15 @@ internal sealed partial class GroupCoordinator
             }
             finally
             {
-                _reader = null;
+                stream.Reader = null;
             }
         }
     }
 
     /// <summary>
-    /// Creates the slot on the group's first start, reading the events the group starts with from
-    /// the table under the snapshot the slot exports; after a restart that interrupted that read,
-    /// finishes it without the snapshot.
+    /// Single node: creates the slot on the group's first start, reading the events the group
+    /// starts with from the table under the snapshot the slot exports; after a restart that
+    /// interrupted that read, finishes it without the snapshot.
     /// </summary>
     private async Task PrepareSlotAsync(CancellationToken cancellationToken)
     {
@@ -70,14 +99,15 @@ internal sealed partial class GroupCoordinator
         var backfillFrom = group.BackfillDone ? null : group.BackfillFrom;
         if (!await GroupSlot.ExistsAsync(_store.DataSource, slot, cancellationToken))
         {
-            await using var created = await GroupSlot.CreateAsync(_connectionString, slot, cancellationToken);
-            GroupLog.SlotCreated(_logger, Group, slot);
+            var node = (await _topology.GetAsync(refresh: false, cancellationToken)).Nodes[0];
+            await using var created = await GroupSlot.CreateAsync(node.ConnectionString, slot, cancellationToken);
+            GroupLog.SlotCreated(_logger, Group, slot, node.Id);
             _slotReady.TrySetResult();
             if (backfillFrom is { } from)
             {
                 var until = _timeProvider.GetUtcNow().UtcDateTime;
                 await _store.MarkBackfillStartedAsync(Group, until, cancellationToken);
-                await BackfillAsync(created.SnapshotName, from, until, cancellationToken);
+                await BackfillAsync(created.SnapshotName, from, until, _ => 0, cancellationToken);
                 await _store.MarkBackfillDoneAsync(Group, cancellationToken);
             }
             return;
@@ -88,12 +118,12 @@ internal sealed partial class GroupCoordinator
             // A restart interrupted the table read and took the snapshot with it: read again up to
             // the slot's creation; events near the seam may come twice, none is missed.
             var until = (group.BackfillUntil ?? _timeProvider.GetUtcNow().UtcDateTime) + BackfillMargin;
-            await BackfillAsync(null, restartFrom, until, cancellationToken);
+            await BackfillAsync(null, restartFrom, until, _ => 0, cancellationToken);
             await _store.MarkBackfillDoneAsync(Group, cancellationToken);
         }
     }
 
-    private async Task BackfillAsync(string? snapshot, DateTime from, DateTime until, CancellationToken cancellationToken)
+    private async Task BackfillAsync(string? snapshot, DateTime from, DateTime until, Func<int, int> nodeOfShard, CancellationToken cancellationToken)
     {
         int[] topics;
         Dictionary<int, EventPosition> committed;
@@ -105,14 +135,18 @@ internal sealed partial class GroupCoordinator
         var count = 0;
         await foreach (var e in BackfillReader.ReadAsync(_store.DataSource, snapshot, topics, from, until, committed, cancellationToken))
         {
-            await WaitForRoomAsync(cancellationToken);
-            await AppendAsync([e], cancellationToken);
+            await WaitForRoomAsync(-1, cancellationToken);
+            await AppendAsync([e with { Position = e.Position with { Node = nodeOfShard(e.Shard) } }], -1, cancellationToken);
             count++;
         }
         GroupLog.BackfillRead(_logger, Group, count, snapshot is not null);
     }
 
-    private async Task AppendAsync(IReadOnlyList<StreamedEvent> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends a node's decoded events to their shards' queues, as the shards' routes decide;
+    /// <paramref name="node"/> -1 appends table-read events directly.
+    /// </summary>
+    private async Task AppendAsync(IReadOnlyList<StreamedEvent> events, int node, CancellationToken cancellationToken)
     {
         if (events.Any(e => !_topicNames.ContainsKey(e.TopicId))
             && _timeProvider.GetElapsedTime(Interlocked.Read(ref _topicsRefreshedAt)) > TopicRefreshInterval)
@@ -121,6 +155,7 @@ internal sealed partial class GroupCoordinator
             Interlocked.Exchange(ref _topicsRefreshedAt, _timeProvider.GetTimestamp());
             await RefreshTopicsAsync(cancellationToken);
         }
+        var stray = false;
         lock (_gate)
         {
             foreach (var e in events)
@@ -130,28 +165,52 @@ internal sealed partial class GroupCoordinator
                     continue;
                 }
                 var queue = _shards[e.Shard];
-                if (queue.TryAppend(e))
+                var decision = node < 0 ? RouteDecision.Deliver : queue.Route.Decide(e, node);
+                if (decision == RouteDecision.Deliver)
                 {
-                    _bufferedEvents++;
-                    _bufferedBytes += e.Size;
-                    if (queue.Owner is { } owner && _members.TryGetValue(owner, out var member))
-                    {
-                        member.Wake();
-                    }
+                    Deliver(queue, e);
                 }
+                else if (decision == RouteDecision.Hold)
+                {
+                    queue.Route.Hold(e, node);
+                    _heldByNode[node] = _heldByNode.GetValueOrDefault(node) + 1;
+                    // Not from the node being switched to: a move this broker has not seen yet.
+                    stray |= queue.Route.Target != node;
+                }
+            }
+        }
+        if (stray)
+        {
+            _topologyChanged.TrySetResult();
+        }
+    }
+
+    /// <summary>Adds an event to its shard's queue and wakes the owner. Under the lock.</summary>
+    private void Deliver(ShardQueue queue, StreamedEvent e)
+    {
+        if (queue.TryAppend(e))
+        {
+            _bufferedEvents++;
+            _bufferedBytes += e.Size;
+            if (queue.Owner is { } owner && _members.TryGetValue(owner, out var member))
+            {
+                member.Wake();
             }
         }
     }
 
-    /// <summary>Backpressure: while the group holds its cap of uncommitted events, read nothing more.</summary>
-    private async Task WaitForRoomAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Backpressure: while the group holds its cap of uncommitted events, or this node's held
+    /// events reach the cap, read nothing more (-1: a table read, only the first applies).
+    /// </summary>
+    private async Task WaitForRoomAsync(int node, CancellationToken cancellationToken)
     {
         while (true)
         {
             Task room;
             lock (_gate)
             {
-                if (HasRoom())
+                if (HasRoom() && (node < 0 || _heldByNode.GetValueOrDefault(node) < _options.MaxBufferedEvents))
                 {
                     return;
                 }
@@ -165,10 +224,9 @@ internal sealed partial class GroupCoordinator
         }
     }
 
-    /// <summary>Releases WAL: up to the oldest buffered streamed event, or all that was processed.</summary>
+    /// <summary>Releases WAL per node: up to the oldest buffered event streamed from it, or all that was processed.</summary>
     private async Task RunFlushAsync(CancellationToken stoppingToken)
     {
-        ulong flushed = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -179,27 +237,45 @@ internal sealed partial class GroupCoordinator
             {
                 break;
             }
-            if (_reader is not { } reader)
-            {
-                continue;
-            }
-            ulong? oldest = null;
             lock (_gate)
             {
-                foreach (var queue in _shards)
+                foreach (var (node, stream) in _streams)
                 {
-                    if (queue.OldestStreamedLsn() is { } lsn && (oldest is null || lsn < oldest))
+                    if (stream.Reader is not { } reader)
                     {
-                        oldest = lsn;
+                        continue;
+                    }
+                    ulong? oldest = null;
+                    foreach (var queue in _shards)
+                    {
+                        if (queue.OldestStreamedLsn(node) is { } lsn && (oldest is null || lsn < oldest))
+                        {
+                            oldest = lsn;
+                        }
+                    }
+                    var flush = oldest ?? reader.ProcessedLsn;
+                    if (flush > stream.Flushed)
+                    {
+                        reader.ConfirmFlush(flush);
+                        stream.Flushed = flush;
                     }
                 }
             }
-            var flush = oldest ?? reader.ProcessedLsn;
-            if (flush > flushed)
-            {
-                reader.ConfirmFlush(flush);
-                flushed = flush;
-            }
         }
+    }
+
+    /// <summary>One node's slot stream.</summary>
+    private sealed class NodeStream(ClusterNode node, CancellationTokenSource stopping)
+    {
+        public ClusterNode Node { get; } = node;
+
+        public CancellationTokenSource Stopping { get; } = stopping;
+
+        public Task Running { get; set; } = Task.CompletedTask;
+
+        public volatile SlotReader? Reader;
+
+        /// <summary>The flush position last confirmed; a new reader starts again from the slot's.</summary>
+        public ulong Flushed { get; set; }
     }
 }

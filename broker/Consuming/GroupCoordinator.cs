@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using EventStream.Broker.Citus;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
@@ -13,7 +13,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly GroupStore _store;
     private readonly ConsumeOptions _options;
-    private readonly string _connectionString;
+    private readonly ClusterTopology _topology;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ShardQueue[] _shards;
@@ -29,13 +29,13 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private Task _running = Task.CompletedTask;
 
     public GroupCoordinator(string group, TopicPatterns patterns, int shardCount, GroupStore store, ConsumeOptions options,
-        string connectionString, TimeProvider timeProvider, ILogger logger)
+        ClusterTopology topology, TimeProvider timeProvider, ILogger logger)
     {
         Group = group;
         _patterns = patterns;
         _store = store;
         _options = options;
-        _connectionString = connectionString;
+        _topology = topology;
         _timeProvider = timeProvider;
         _logger = logger;
         _shards = Enumerable.Range(0, shardCount).Select(s => new ShardQueue(s)).ToArray();
@@ -80,8 +80,23 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             }
         }
         await RefreshTopicsAsync(cancellationToken);
+        var topology = await _topology.GetAsync(refresh: false, cancellationToken);
+        Task nodes;
+        if (topology.IsSingleNode)
+        {
+            foreach (var queue in _shards)
+            {
+                queue.Route.Start(0);
+            }
+            StartNodeStream(topology.Nodes[0], singleNode: true);
+            nodes = Task.CompletedTask;
+        }
+        else
+        {
+            nodes = Task.Run(() => RunClusterAsync(_stopping.Token), CancellationToken.None);
+        }
         _running = Task.WhenAll(
-            Task.Run(() => RunStreamAsync(_stopping.Token), CancellationToken.None),
+            nodes,
             Task.Run(() => RunFlushAsync(_stopping.Token), CancellationToken.None),
             Task.Run(() => RunBalancerAsync(_stopping.Token), CancellationToken.None));
     }
@@ -239,6 +254,23 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+        List<NodeStream> streams;
+        lock (_gate)
+        {
+            streams = _streams.Values.ToList();
+            _streams.Clear();
+        }
+        foreach (var stream in streams)
+        {
+            try
+            {
+                await stream.Running;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            stream.Stopping.Dispose();
         }
         lock (_gate)
         {

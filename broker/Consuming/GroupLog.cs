@@ -2,14 +2,14 @@ namespace EventStream.Broker.Consuming;
 
 internal static partial class GroupLog
 {
-    [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "Group {Group} is streaming its slot.")]
-    public static partial void Streaming(ILogger logger, string group);
+    [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "Group {Group} is streaming its slot on node {Node}.")]
+    public static partial void Streaming(ILogger logger, string group, int node);
 
-    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Streaming group {Group} failed; retrying.")]
-    public static partial void StreamFailed(ILogger logger, string group, Exception exception);
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Streaming group {Group} from node {Node} failed; retrying.")]
+    public static partial void StreamFailed(ILogger logger, string group, int node, Exception exception);
 
-    [LoggerMessage(EventId = 1502, Level = LogLevel.Information, Message = "Created replication slot {Slot} for group {Group}.")]
-    public static partial void SlotCreated(ILogger logger, string group, string slot);
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Information, Message = "Created replication slot {Slot} for group {Group} on node {Node}.")]
+    public static partial void SlotCreated(ILogger logger, string group, string slot, int node);
 
     [LoggerMessage(EventId = 1503, Level = LogLevel.Information, Message = "Group {Group} read {Count} events from the table (under the slot's snapshot: {WithSnapshot}).")]
     public static partial void BackfillRead(ILogger logger, string group, int count, bool withSnapshot);
@@ -19,4 +19,13 @@ internal static partial class GroupLog
 
     [LoggerMessage(EventId = 1505, Level = LogLevel.Information, Message = "Group {Group} stopped.")]
     public static partial void Stopped(ILogger logger, string group);
+
+    [LoggerMessage(EventId = 1506, Level = LogLevel.Warning, Message = "Reading the cluster's nodes for group {Group} failed; retrying.")]
+    public static partial void TopologyFailed(ILogger logger, string group, Exception exception);
+
+    [LoggerMessage(EventId = 1507, Level = LogLevel.Information, Message = "Group {Group}: shard {Shard} moved from node {From} to node {To}; switching once node {From} is drained.")]
+    public static partial void ShardMoved(ILogger logger, string group, int shard, int from, int to);
+
+    [LoggerMessage(EventId = 1508, Level = LogLevel.Information, Message = "Group {Group}: dropped the slot on node {Node}, which holds no shards any more.")]
+    public static partial void SlotDropped(ILogger logger, string group, int node);
 }

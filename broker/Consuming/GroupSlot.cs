@@ -64,3 +64,20 @@ internal sealed record CreatedSlot(LogicalReplicationConnection Connection, stri
 {
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 }
+
+/// <summary>
+/// Barriers in a node's WAL: a non-transactional logical message every slot of the node decodes
+/// after all transactions committed before it. A group's stream of that node has then delivered
+/// everything committed there before the barrier was written.
+/// </summary>
+internal static class SlotBarrier
+{
+    /// <summary>Writes a barrier with a token; returns its LSN.</summary>
+    public static async Task<ulong> WriteAsync(NpgsqlDataSource node, string token, CancellationToken cancellationToken)
+    {
+        await using var command = node.CreateCommand("SELECT pg_logical_emit_message(false, $1, $2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = SlotReader.BarrierPrefix });
+        command.Parameters.Add(new NpgsqlParameter { Value = token });
+        return (ulong)(NpgsqlTypes.NpgsqlLogSequenceNumber)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}

@@ -42,13 +42,13 @@ internal sealed class GroupStore(DatabaseEndpoint database)
     public async Task<Dictionary<int, EventPosition>> LoadPositionsAsync(string group, CancellationToken cancellationToken)
     {
         await using var command = Command(
-            "SELECT shard_id, commit_lsn, ordinal, event_id FROM eventstream.positions WHERE consumer_group = $1", group);
+            "SELECT shard_id, commit_lsn, ordinal, event_id, node FROM eventstream.positions WHERE consumer_group = $1", group);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var positions = new Dictionary<int, EventPosition>();
         while (await reader.ReadAsync(cancellationToken))
         {
             positions[reader.GetInt32(0)] = new EventPosition(
-                (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(1), (uint)reader.GetInt64(2), reader.GetInt64(3));
+                (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(1), (uint)reader.GetInt64(2), reader.GetInt64(3)) { Node = reader.GetInt32(4) };
         }
         return positions;
     }
@@ -74,8 +74,8 @@ internal sealed class GroupStore(DatabaseEndpoint database)
 
     /// <summary>Records a commit; false when the member does not hold the shard under that epoch.</summary>
     public Task<bool> CommitAsync(string group, string member, int shard, long epoch, EventPosition position, CancellationToken cancellationToken) =>
-        ScalarAsync<bool>("SELECT eventstream.commit_position($1, $2, $3, $4, 0, $5, $6, $7)", cancellationToken,
-            group, member, shard, epoch,
+        ScalarAsync<bool>("SELECT eventstream.commit_position($1, $2, $3, $4, $5, $6, $7, $8)", cancellationToken,
+            group, member, shard, epoch, position.Node,
             new NpgsqlParameter { Value = new NpgsqlLogSequenceNumber(position.CommitLsn), NpgsqlDbType = NpgsqlDbType.PgLsn },
             (long)position.Ordinal, position.EventId);
 
@@ -95,7 +95,7 @@ internal sealed class GroupStore(DatabaseEndpoint database)
                 response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
                 continue;
             }
-            var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId);
+            var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId) { Node = commit.Position.Node };
             if (!await CommitAsync(group, member, commit.Shard, commit.Epoch, position, cancellationToken))
             {
                 response.Results.Add(new CommitResult

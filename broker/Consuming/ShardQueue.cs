@@ -1,13 +1,14 @@
 namespace EventStream.Broker.Consuming;
 
 /// <summary>
-/// One shard of a group: its decoded events not yet committed (in position order), how many of
-/// them the current owner has received, and where the group last committed. Not thread-safe:
-/// the group's lock guards it.
+/// One shard of a group: its decoded events not yet committed (in delivery order: commit order
+/// per node, one node after another across shard moves), how many of them the current owner has
+/// received, and where the group last committed. Not thread-safe: the group's lock guards it.
 /// </summary>
 internal sealed class ShardQueue(int shard)
 {
     private readonly List<StreamedEvent> _events = [];
+    private readonly Dictionary<int, EventPosition> _lastAppended = [];
     private int _head;
 
     public int Shard { get; } = shard;
@@ -36,19 +37,26 @@ internal sealed class ShardQueue(int shard)
     /// <summary>Sets the committed position loaded at start.</summary>
     public void Restore(EventPosition committed) => Committed = committed;
 
-    /// <summary>Adds a decoded event unless the group committed past it already.</summary>
+    /// <summary>
+    /// The node whose stream delivers the shard's events, with the switch to another node after a
+    /// shard move (see <see cref="ShardRoute"/>).
+    /// </summary>
+    public ShardRoute Route { get; } = new();
+
+    /// <summary>Adds a decoded event unless the group committed past it already (positions compare per node).</summary>
     public bool TryAppend(StreamedEvent e)
     {
-        if (Committed is { } done && e.Position <= done)
+        if (Committed is { } done && done.Node == e.Position.Node && e.Position <= done)
         {
             return false;
         }
-        if (Count > 0 && e.Position <= _events[^1].Position)
+        if (_lastAppended.TryGetValue(e.Position.Node, out var last) && e.Position <= last)
         {
-            // The stream restarted from an earlier flush position and repeats what is buffered.
+            // The stream restarted from an earlier flush position and repeats what was buffered.
             return false;
         }
         _events.Add(e);
+        _lastAppended[e.Position.Node] = e.Position;
         Bytes += e.Size;
         return true;
     }
@@ -79,16 +87,37 @@ internal sealed class ShardQueue(int shard)
         return taken;
     }
 
-    /// <summary>Drops the events up to and including a committed position; returns what was freed.</summary>
+    /// <summary>
+    /// Drops the events up to and including a committed position, in queue order (LSNs of
+    /// different nodes do not compare); returns what was freed.
+    /// </summary>
     public (int Events, long Bytes) Commit(EventPosition position)
     {
-        if (Committed is null || position > Committed.Value)
+        var end = _head;
+        for (var i = _head; i < _events.Count; i++)
+        {
+            if (_events[i].Position == position)
+            {
+                end = i + 1;
+                break;
+            }
+        }
+        if (end == _head)
+        {
+            // Not buffered (an older commit, or one the broker never streamed): drop the leading
+            // events of the same node up to it.
+            while (end < _events.Count && _events[end].Position.Node == position.Node && _events[end].Position <= position)
+            {
+                end++;
+            }
+        }
+        if (end > _head || Committed is not { } known || known.Node != position.Node || position > known)
         {
             Committed = position;
         }
         var removed = 0;
         long bytes = 0;
-        while (_head < _events.Count && _events[_head].Position <= position)
+        while (_head < end)
         {
             bytes += _events[_head].Size;
             _events[_head] = null!;
@@ -105,16 +134,32 @@ internal sealed class ShardQueue(int shard)
         return (removed, bytes);
     }
 
-    /// <summary>The commit LSN of the oldest buffered streamed event, which the slot must keep.</summary>
-    public ulong? OldestStreamedLsn()
+    /// <summary>The commit LSN of the oldest buffered event streamed from a node, which its slot must keep.</summary>
+    public ulong? OldestStreamedLsn(int node)
+    {
+        ulong? oldest = null;
+        for (var i = _head; i < _events.Count; i++)
+        {
+            var position = _events[i].Position;
+            if (!position.IsBackfill && position.Node == node)
+            {
+                oldest = position.CommitLsn;
+                break;
+            }
+        }
+        return Route.OldestHeldLsn(node) is { } held && (oldest is null || held < oldest) ? held : oldest;
+    }
+
+    /// <summary>Whether events of a node are buffered (queued or held).</summary>
+    public bool Buffers(int node)
     {
         for (var i = _head; i < _events.Count; i++)
         {
-            if (!_events[i].Position.IsBackfill)
+            if (_events[i].Position.Node == node)
             {
-                return _events[i].Position.CommitLsn;
+                return true;
             }
         }
-        return null;
+        return Route.OldestHeldLsn(node) is not null;
     }
 }

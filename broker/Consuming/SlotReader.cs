@@ -16,17 +16,29 @@ internal sealed class SlotReader : IAsyncDisposable
 {
     public const string Publication = "eventstream_events";
 
+    /// <summary>Prefix of the logical messages <see cref="SlotBarrier"/> writes.</summary>
+    public const string BarrierPrefix = "eventstream.barrier";
+
     private readonly LogicalReplicationConnection _connection;
     private readonly string _slotName;
+    private readonly int _node;
+    private readonly bool _barriers;
 
-    private SlotReader(LogicalReplicationConnection connection, string slotName)
+    private SlotReader(LogicalReplicationConnection connection, string slotName, int node, bool barriers)
     {
         _connection = connection;
         _slotName = slotName;
+        _node = node;
+        _barriers = barriers;
     }
 
-    /// <summary>Opens a replication connection for a slot; the slot must exist.</summary>
-    public static async Task<SlotReader> OpenAsync(string connectionString, string slotName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a replication connection for a slot; the slot must exist. Positions name
+    /// <paramref name="node"/>; with <paramref name="barriers"/>, barrier messages are decoded too
+    /// (<see cref="DecodedTransaction.Barrier"/>).
+    /// </summary>
+    public static async Task<SlotReader> OpenAsync(string connectionString, string slotName, CancellationToken cancellationToken,
+        int node = 0, bool barriers = false)
     {
         var connection = new LogicalReplicationConnection(connectionString)
         {
@@ -34,7 +46,7 @@ internal sealed class SlotReader : IAsyncDisposable
             WalReceiverStatusInterval = TimeSpan.FromSeconds(1),
         };
         await connection.Open(cancellationToken);
-        return new SlotReader(connection, slotName);
+        return new SlotReader(connection, slotName, node, barriers);
     }
 
     /// <summary>
@@ -49,7 +61,7 @@ internal sealed class SlotReader : IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<DecodedTransaction> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var options = new PgOutputReplicationOptions(Publication, PgOutputProtocolVersion.V1, binary: true);
+        var options = new PgOutputReplicationOptions(Publication, PgOutputProtocolVersion.V1, binary: true, messages: _barriers ? true : null);
         var slot = new PgOutputReplicationSlot(_slotName);
         List<StreamedEvent>? events = null;
         ulong commitLsn = 0;
@@ -68,7 +80,7 @@ internal sealed class SlotReader : IAsyncDisposable
                     columns = ColumnMap.From(relation);
                     break;
                 case InsertMessage insert when events is not null && columns is not null:
-                    events.Add(await DecodeAsync(insert, columns, new EventPosition(commitLsn, ordinal++, 0), cancellationToken));
+                    events.Add(await DecodeAsync(insert, columns, new EventPosition(commitLsn, ordinal++, 0) { Node = _node }, cancellationToken));
                     break;
                 case CommitMessage commit when events is not null:
                     if (events.Count > 0)
@@ -77,6 +89,13 @@ internal sealed class SlotReader : IAsyncDisposable
                     }
                     ProcessedLsn = (ulong)commit.TransactionEndLsn;
                     events = null;
+                    break;
+                case LogicalDecodingMessage { Prefix: BarrierPrefix } barrier:
+                    // Non-transactional: decoded in WAL order with the commits around it.
+                    using (var content = new StreamReader(barrier.Data, System.Text.Encoding.UTF8))
+                    {
+                        yield return new DecodedTransaction(0, 0, [], await content.ReadToEndAsync(cancellationToken));
+                    }
                     break;
             }
         }
@@ -190,5 +209,8 @@ internal sealed class SlotReader : IAsyncDisposable
     }
 }
 
-/// <summary>The events of one committed transaction, in their order in it.</summary>
-internal sealed record DecodedTransaction(ulong CommitLsn, ulong EndLsn, IReadOnlyList<StreamedEvent> Events);
+/// <summary>
+/// The events of one committed transaction, in their order in it; or, with <see cref="Barrier"/>
+/// set, a barrier message's token and no events.
+/// </summary>
+internal sealed record DecodedTransaction(ulong CommitLsn, ulong EndLsn, IReadOnlyList<StreamedEvent> Events, string? Barrier = null);

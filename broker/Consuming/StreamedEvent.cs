@@ -1,12 +1,17 @@
 namespace EventStream.Broker.Consuming;
 
 /// <summary>
-/// Where an event sits in its shard's stream, ordered by (commit LSN, ordinal, event id).
-/// Events read from the table when a group starts, from before its slot's consistent point,
-/// have commit LSN 0 and ordinal 0, so they come first, by event id.
+/// Where an event sits in its node's stream, ordered by (commit LSN, ordinal, event id). LSNs are
+/// per node: positions of different nodes do not compare (the comparison ignores
+/// <see cref="Node"/>; callers compare positions of one node only). Events read from the table
+/// when a group starts, from before its slots' consistent points, have commit LSN 0 and ordinal
+/// 0, so they come first, by event id.
 /// </summary>
 internal readonly record struct EventPosition(ulong CommitLsn, uint Ordinal, long EventId) : IComparable<EventPosition>
 {
+    /// <summary>The node that committed the event: 0 on a single PostgreSQL, the Citus node id otherwise.</summary>
+    public int Node { get; init; }
+
     public bool IsBackfill => CommitLsn == 0;
 
     public int CompareTo(EventPosition other)

@@ -12,12 +12,16 @@ public sealed class ConsumedEvent
 {
     private readonly Event _message;
 
-    internal ConsumedEvent(Event message, long leaseEpoch)
+    internal ConsumedEvent(Event message, long leaseEpoch, long sequence = 0)
     {
         _message = message;
         LeaseEpoch = leaseEpoch;
+        Sequence = sequence;
         Position = EventPosition.From(message.Position);
     }
+
+    /// <summary>The event's place in its shard's delivery order under its lease (positions of different nodes do not compare).</summary>
+    internal long Sequence { get; }
 
     /// <summary>The topic.</summary>
     public string Topic => _message.Topic;

@@ -3,9 +3,12 @@ using EventStream.Protocol.V1;
 namespace EventStream.Client;
 
 /// <summary>
-/// Where an event sits in its shard's stream. Positions of one shard are ordered by
-/// (<see cref="CommitLsn"/>, <see cref="Ordinal"/>, <see cref="EventId"/>); committing a position
-/// acknowledges every event of the shard up to and including it.
+/// Where an event sits in its shard's stream; committing a position acknowledges every event of the
+/// shard delivered up to and including it. Positions of one node are ordered by
+/// (<see cref="CommitLsn"/>, <see cref="Ordinal"/>, <see cref="EventId"/>). LSNs are per node: on
+/// Citus a shard's events come from another node after the shard moved, and positions of different
+/// nodes do not compare (<see cref="CompareTo"/> ignores <see cref="Node"/>); their order is the
+/// order of delivery.
 /// </summary>
 /// <param name="Node">The PostgreSQL node that stored the event (0 on a single node).</param>
 /// <param name="CommitLsn">The commit LSN of the transaction that stored it; 0 for events read from the table when a group started.</param>

@@ -113,6 +113,7 @@ public sealed class EventStreamConsumer : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _runner.Start();
         _state.MarkProcessed(consumedEvent);
+        _state.MarkCommitting(consumedEvent);
         var commit = new ShardCommit { Shard = consumedEvent.Shard, Epoch = consumedEvent.LeaseEpoch, Position = consumedEvent.Position.ToMessage() };
         return _runner.CommitAsync([commit], throwWhenRejected: true, cancellationToken);
     }

@@ -133,15 +133,19 @@ internal sealed class ConsumerState(int maxBuffered)
                 return 0;
             }
             IReadOnlyList<Event> events = batch.Events;
-            if (state.LastReceived is { } last && EventPosition.From(events[0].Position) <= last)
+            if (events.Any(e => IsRepeat(state, EventPosition.From(e.Position))))
             {
-                events = events.Where(e => EventPosition.From(e.Position) > last).ToList();
+                events = events.Where(e => !IsRepeat(state, EventPosition.From(e.Position))).ToList();
             }
             if (events.Count == 0)
             {
                 return 0;
             }
-            state.LastReceived = EventPosition.From(events[^1].Position);
+            foreach (var e in events)
+            {
+                var position = EventPosition.From(e.Position);
+                state.LastReceived[position.Node] = position;
+            }
             _batches.Enqueue(new BufferedBatch(state, events));
             _buffered += events.Count;
             count = events.Count;
@@ -175,7 +179,7 @@ internal sealed class ConsumerState(int maxBuffered)
                     _buffered -= batch.Remaining;
                     continue;
                 }
-                taken = new ConsumedEvent(batch.Events[batch.Next++], batch.State.Epoch);
+                taken = new ConsumedEvent(batch.Events[batch.Next++], batch.State.Epoch, ++batch.State.Returned);
                 _buffered--;
                 if (batch.Remaining == 0)
                 {
@@ -196,14 +200,26 @@ internal sealed class ConsumerState(int maxBuffered)
     {
         lock (_lock)
         {
-            if (_shards.TryGetValue(e.Shard, out var state) && state.Epoch == e.LeaseEpoch
-                && (state.Processed is not { } processed || e.Position > processed))
+            if (_shards.TryGetValue(e.Shard, out var state) && state.Epoch == e.LeaseEpoch && e.Sequence > state.ProcessedSequence)
             {
                 state.Processed = e.Position;
+                state.ProcessedSequence = e.Sequence;
                 if (++_processedSinceCommit >= EagerCommitEvents)
                 {
                     _commitDue.TrySetResult();
                 }
+            }
+        }
+    }
+
+    /// <summary>A commit of one event is about to be sent: remembers its place in delivery order.</summary>
+    public void MarkCommitting(ConsumedEvent e)
+    {
+        lock (_lock)
+        {
+            if (_shards.TryGetValue(e.Shard, out var state) && state.Epoch == e.LeaseEpoch)
+            {
+                state.Committing[e.Position] = e.Sequence;
             }
         }
     }
@@ -238,6 +254,7 @@ internal sealed class ConsumerState(int maxBuffered)
             {
                 if ((shards is null || shards.Contains(state.Shard)) && state.Uncommitted is { } position)
                 {
+                    state.Committing[position] = state.ProcessedSequence;
                     commits.Add(new ShardCommit { Shard = state.Shard, Epoch = state.Epoch, Position = position.ToMessage() });
                 }
             }
@@ -252,9 +269,14 @@ internal sealed class ConsumerState(int maxBuffered)
         lock (_lock)
         {
             if (_shards.TryGetValue(commit.Shard, out var state) && state.Epoch == commit.Epoch
-                && (state.Committed is not { } committed || position > committed))
+                && state.Committing.Remove(position, out var sequence) && sequence > state.CommittedSequence)
             {
                 state.Committed = position;
+                state.CommittedSequence = sequence;
+                foreach (var older in state.Committing.Where(c => c.Value <= sequence).Select(c => c.Key).ToList())
+                {
+                    state.Committing.Remove(older);
+                }
             }
         }
     }
@@ -267,6 +289,10 @@ internal sealed class ConsumerState(int maxBuffered)
             return _shards.TryGetValue(shard, out var state) ? state.Committed : null;
         }
     }
+
+    /// <summary>Received already under the lease: the node's stream repeats (positions compare per node only).</summary>
+    private static bool IsRepeat(ShardState state, EventPosition position) =>
+        state.LastReceived.TryGetValue(position.Node, out var last) && position <= last;
 
     private bool IsCurrent(ShardState state) =>
         !state.Revoked && _shards.TryGetValue(state.Shard, out var current) && ReferenceEquals(current, state);

@@ -120,6 +120,37 @@ public class ConsumerStateTests
     }
 
     [Fact]
+    public void After_a_shard_move_events_of_the_new_node_with_lower_lsns_are_received_processed_and_committed_in_delivery_order()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(1, 1)]);
+        state.OnEvents(BatchOn(1, 1, node: 1, 900, 901));
+        state.OnEvents(BatchOn(1, 1, node: 2, 10, 11));
+        // The old node's stream repeats itself after a reconnect: dropped; the new node's continue.
+        state.OnEvents(BatchOn(1, 1, node: 1, 901));
+        state.OnEvents(BatchOn(1, 1, node: 2, 11, 12));
+
+        var taken = TakeAll(state);
+        Assert.Equal([900L, 901, 10, 11, 12], taken.Select(e => e.EventId));
+
+        state.MarkProcessed(taken[1]);
+        var first = Assert.Single(state.Uncommitted());
+        state.OnCommitted(first);
+        state.MarkProcessed(taken[3]);
+        // An older event marked late does not move the processed position back.
+        state.MarkProcessed(taken[0]);
+        var second = Assert.Single(state.Uncommitted());
+        Assert.Equal((2, 11L), (second.Position.Node, second.Position.EventId));
+        state.OnCommitted(second);
+        Assert.Equal(11, state.CommittedOf(1)!.Value.EventId);
+        Assert.Empty(state.Uncommitted());
+
+        // A late answer to the first commit does not move the committed position back either.
+        state.OnCommitted(first);
+        Assert.Equal(2, state.CommittedOf(1)!.Value.Node);
+    }
+
+    [Fact]
     public void Taking_an_event_below_the_cap_signals_room()
     {
         var state = new ConsumerState(2);
@@ -187,7 +218,10 @@ public class ConsumerStateTests
     }
 
     /// <summary>A batch whose positions follow the event ids (commit LSN = id × 100).</summary>
-    private static EventBatch Batch(int shard, long epoch, params long[] ids)
+    private static EventBatch Batch(int shard, long epoch, params long[] ids) => BatchOn(shard, epoch, 0, ids);
+
+    /// <summary>A batch of one node whose positions follow the event ids (commit LSN = id × 100).</summary>
+    private static EventBatch BatchOn(int shard, long epoch, int node, params long[] ids)
     {
         var batch = new EventBatch { Shard = shard, Epoch = epoch };
         foreach (var id in ids)
@@ -198,7 +232,7 @@ public class ConsumerStateTests
                 Shard = shard,
                 EventId = id,
                 Data = ByteString.CopyFromUtf8("e" + id),
-                Position = new Position { CommitLsn = (ulong)id * 100, EventId = id },
+                Position = new Position { Node = node, CommitLsn = (ulong)id * 100, EventId = id },
             });
         }
         return batch;
