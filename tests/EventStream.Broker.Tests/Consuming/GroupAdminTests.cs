@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventStream.Broker.Tests.Broker;
 using EventStream.Grpc;
 using EventStream.Grpc.Client;
@@ -56,7 +57,8 @@ public sealed class GroupAdminTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
         await Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = Subscription(group, [topic]) });
-        Assert.Equal(1, await SlotCountAsync(group));
+        // One slot on a single PostgreSQL; one per worker on Citus.
+        Assert.Equal(BrokerFixture.CitusWorkers is { } workers ? int.Parse(workers, CultureInfo.InvariantCulture) : 1, await SlotCountAsync(group));
 
         await Channel.UnaryAsync(AdminMethods.DeleteGroup, new DeleteGroupRequest { Group = group });
 
@@ -103,10 +105,14 @@ public sealed class GroupAdminTests(BrokerFixture broker)
         Assert.Equal(GrpcStatusCode.InvalidArgument, noMember.StatusCode);
     }
 
+    /// <summary>The group's slots on every node of the database.</summary>
     private async Task<long> SlotCountAsync(string group)
     {
-        await using var command = broker.Database.CreateCommand("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = EventStream.Broker.Consuming.SlotNames.ForGroup(group) });
+        var slot = EventStream.Broker.Consuming.SlotNames.ForGroup(group);
+        await using var command = broker.Database.CreateCommand(BrokerFixture.CitusWorkers is null
+            ? "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1"
+            : "SELECT sum(result::bigint)::bigint FROM run_command_on_all_nodes(format('SELECT count(*) FROM pg_replication_slots WHERE slot_name = %L', $1::text))");
+        command.Parameters.Add(new NpgsqlParameter { Value = slot });
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
