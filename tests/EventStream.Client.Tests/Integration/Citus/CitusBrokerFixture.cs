@@ -20,7 +20,7 @@ public sealed class CitusBrokerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!CitusFactAttribute.IsInstalled || OperatingSystem.IsWindows())
+        if (!CitusInstallation.IsInstalled || OperatingSystem.IsWindows())
         {
             return;
         }
