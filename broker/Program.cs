@@ -36,6 +36,7 @@ builder.Services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsVa
 builder.Services.AddSingleton<BrokerIdentity>();
 builder.Services.AddSingleton<CoordinatorLeases>();
 builder.Services.AddSingleton<ClusterTopology>();
+builder.Services.AddHostedService<GroupSlotKeeper>();
 builder.Services.AddSingleton<GroupStore>();
 builder.Services.AddSingleton<ConsumerGroups>();
 builder.Services.AddSingleton<GroupAdmin>();

@@ -88,8 +88,10 @@ internal sealed partial class GroupCoordinator
             }
             else if (needed.Contains(node.Id))
             {
-                await using var created = await GroupSlot.CreateAsync(node.ConnectionString, slot, cancellationToken);
-                GroupLog.SlotCreated(_logger, Group, slot, node.Id);
+                if (await GroupSlot.CreateUnlessExistsAsync(_topology.DataSourceOf(node), slot, cancellationToken))
+                {
+                    GroupLog.SlotCreated(_logger, Group, slot, node.Id);
+                }
                 slotNodes.Add(node);
             }
         }
@@ -156,9 +158,8 @@ internal sealed partial class GroupCoordinator
             }
             if (!known)
             {
-                if (!await GroupSlot.ExistsAsync(_topology.DataSourceOf(node), slot, cancellationToken))
+                if (await GroupSlot.CreateUnlessExistsAsync(_topology.DataSourceOf(node), slot, cancellationToken))
                 {
-                    await using var created = await GroupSlot.CreateAsync(node.ConnectionString, slot, cancellationToken);
                     GroupLog.SlotCreated(_logger, Group, slot, node.Id);
                 }
                 StartNodeStream(node, singleNode: false);

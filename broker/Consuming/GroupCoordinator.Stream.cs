@@ -36,10 +36,9 @@ internal sealed partial class GroupCoordinator
                 {
                     await PrepareSlotAsync(stoppingToken);
                 }
-                else if (!await GroupSlot.ExistsAsync(_topology.DataSourceOf(stream.Node), slot, stoppingToken))
+                else if (await GroupSlot.CreateUnlessExistsAsync(_topology.DataSourceOf(stream.Node), slot, stoppingToken))
                 {
                     // Dropped behind the broker's back: what it held is gone; stream what follows.
-                    await using var created = await GroupSlot.CreateAsync(stream.Node.ConnectionString, slot, stoppingToken);
                     GroupLog.SlotCreated(_logger, Group, slot, stream.Node.Id);
                 }
                 await using var reader = await SlotReader.OpenAsync(stream.Node.ConnectionString, slot, stoppingToken,

@@ -27,6 +27,30 @@ internal static class GroupSlot
         }
     }
 
+    /// <summary>
+    /// Creates the slot (without a snapshot) unless it exists; false when it did, perhaps made
+    /// meanwhile by another broker or by <c>GroupSlotKeeper</c>.
+    /// </summary>
+    public static async Task<bool> CreateUnlessExistsAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
+    {
+        if (await ExistsAsync(database, slotName, cancellationToken))
+        {
+            return false;
+        }
+        try
+        {
+            await using var command = database.CreateCommand("SELECT pg_create_logical_replication_slot($1, 'pgoutput')");
+            command.Parameters.Add(new NpgsqlParameter { Value = slotName });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (PostgresException e) when (e.SqlState == "42710")
+        {
+            // duplicate_object: made between the check and the creation.
+            return false;
+        }
+    }
+
     public static async Task<bool> ExistsAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("SELECT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)");

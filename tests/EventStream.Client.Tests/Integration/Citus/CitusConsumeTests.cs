@@ -151,6 +151,42 @@ public sealed class CitusConsumeTests(CitusBrokerFixture cluster)
         Assert.Contains(third.Received, e => e.Position.Node == empty.Id);
     }
 
+    [CitusFact]
+    public async Task A_group_that_runs_nowhere_keeps_its_slots_and_orphaned_slots_go()
+    {
+        var topic = await cluster.CreateTopicAsync();
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        var first = new BackgroundConsumer(new EventStreamConsumer(cluster.ConsumerOptions(group, topic)));
+        await Wait.UntilAsync(() => first.Consumer.Assignment.Count == 32, "the consumer holds every shard", TimeSpan.FromSeconds(60));
+        await first.DisposeAsync();
+        // After a restart the group runs nowhere until a member joins.
+        await cluster.RestartAsync();
+
+        // A worker without the group's slot (as a worker added meanwhile would be) gets it anyway.
+        var workers = await cluster.WorkersAsync();
+        var worker = cluster.NodeConnectionString(workers[1].Port);
+        var slot = "eventstream_" + group.Replace('-', '_')[..32] + "_%";
+        await cluster.QueryAsync(worker, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE $1", slot);
+        await Wait.UntilAsync(() => Count(worker, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE $1", slot) == 1,
+            "the group's slot is back on the worker", TimeSpan.FromSeconds(30));
+
+        // What the worker stores from then on reaches the group when it runs again.
+        await using var producer = cluster.CreateProducer();
+        var produced = await Keyed.ProduceAsync(producer, topic, Keyed.Keys(64), perKey: 5);
+        await using var second = new BackgroundConsumer(new EventStreamConsumer(cluster.ConsumerOptions(group, topic)));
+        await Wait.UntilAsync(() => second.Received.Count >= produced.Count, "the events produced while the group ran nowhere arrived", TimeSpan.FromSeconds(90));
+        Assert.Empty(produced.Select(d => d.EventId).Except(second.Received.Select(e => e.EventId)));
+        Assert.Contains(second.Received, e => e.Position.Node == workers[1].Id);
+
+        // A slot no group claims (its group deleted while a slot was being made) is dropped.
+        await cluster.QueryAsync(worker, "SELECT pg_create_logical_replication_slot('eventstream_deleted_group_0123456789ab', 'pgoutput')");
+        await Wait.UntilAsync(() => Count(worker, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'eventstream_deleted_group_0123456789ab'") == 0,
+            "the orphaned slot is dropped", TimeSpan.FromSeconds(30));
+    }
+
+    private long Count(string node, string sql, params object[] parameters) =>
+        (long)cluster.QueryAsync(node, sql, parameters).GetAwaiter().GetResult()[0][0]!;
+
     private long SlotCount(string node) =>
         (long)cluster.QueryAsync(node, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'eventstream_%'").GetAwaiter().GetResult()[0][0]!;
 }
