@@ -1,3 +1,4 @@
+using EventStream.Broker.Citus;
 using EventStream.Broker.Cluster;
 using EventStream.Broker.Storage;
 using EventStream.Grpc;
@@ -14,6 +15,7 @@ namespace EventStream.Broker.Consuming;
 /// </summary>
 internal sealed class CoordinatorLeases(
     DatabaseEndpoint database,
+    ClusterTopology topology,
     BrokerIdentity identity,
     IOptions<ClusterOptions> options,
     TimeProvider timeProvider,
@@ -135,20 +137,24 @@ internal sealed class CoordinatorLeases(
     private async Task EndStaleStreamsAsync(string group, CancellationToken cancellationToken)
     {
         var slot = SlotNames.ForGroup(group);
-        try
+        // On Citus the group has a slot on every node holding shards.
+        foreach (var node in (await topology.GetAsync(refresh: false, cancellationToken)).Nodes)
         {
-            await using var command = database.DataSource.CreateCommand(
-                "SELECT active_pid, pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL");
-            command.Parameters.Add(new NpgsqlParameter { Value = slot });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            try
             {
-                CoordinatorLog.EndedStaleStream(logger, group, slot, reader.GetInt32(0));
+                await using var command = topology.DataSourceOf(node).CreateCommand(
+                    "SELECT active_pid, pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL");
+                command.Parameters.Add(new NpgsqlParameter { Value = slot });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    CoordinatorLog.EndedStaleStream(logger, group, slot, reader.GetInt32(0));
+                }
             }
-        }
-        catch (PostgresException e)
-        {
-            CoordinatorLog.StaleStreamNotEnded(logger, group, slot, e.MessageText);
+            catch (PostgresException e)
+            {
+                CoordinatorLog.StaleStreamNotEnded(logger, group, slot, e.MessageText);
+            }
         }
     }
 }

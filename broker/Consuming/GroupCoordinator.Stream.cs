@@ -12,6 +12,9 @@ internal sealed partial class GroupCoordinator
 
     private readonly Dictionary<int, NodeStream> _streams = [];
     private readonly Dictionary<int, int> _heldByNode = [];
+    private readonly SemaphoreSlim _topicsRefresh = new(1, 1);
+    private readonly HashSet<int> _deletedTopics = [];
+    // When the last refresh of the topics began (stopwatch timestamp).
     private long _topicsRefreshedAt;
 
     /// <summary>Starts streaming a node's slot (the slot exists, or is created on a single node).</summary>
@@ -145,15 +148,61 @@ internal sealed partial class GroupCoordinator
     /// Appends a node's decoded events to their shards' queues, as the shards' routes decide;
     /// <paramref name="node"/> -1 appends table-read events directly.
     /// </summary>
+    /// <summary>
+    /// Events of a topic the group has not seen: a topic created since the last look (perhaps one
+    /// a prefix pattern covers), or one deleted since. A refresh begun after the events were decoded
+    /// knows every topic they can belong to, so nodes' streams share one; ids still unknown after it
+    /// belong to deleted topics and are looked up again at most every <see cref="TopicRefreshInterval"/>.
+    /// </summary>
+    private async Task LearnTopicsAsync(IReadOnlyList<StreamedEvent> events, CancellationToken cancellationToken)
+    {
+        var decodedAt = _timeProvider.GetTimestamp();
+        if (!HasUnknownTopics(events, decodedAt))
+        {
+            return;
+        }
+        await _topicsRefresh.WaitAsync(cancellationToken);
+        try
+        {
+            if (!HasUnknownTopics(events, decodedAt) || Interlocked.Read(ref _topicsRefreshedAt) >= decodedAt)
+            {
+                return;
+            }
+            var started = _timeProvider.GetTimestamp();
+            await RefreshTopicsAsync(cancellationToken);
+            Interlocked.Exchange(ref _topicsRefreshedAt, started);
+            lock (_gate)
+            {
+                foreach (var e in events)
+                {
+                    if (!_topicNames.ContainsKey(e.TopicId))
+                    {
+                        _deletedTopics.Add(e.TopicId);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _topicsRefresh.Release();
+        }
+    }
+
+    private bool HasUnknownTopics(IReadOnlyList<StreamedEvent> events, long decodedAt)
+    {
+        lock (_gate)
+        {
+            if (_deletedTopics.Count > 0 && _timeProvider.GetElapsedTime(Interlocked.Read(ref _topicsRefreshedAt), decodedAt) > TopicRefreshInterval)
+            {
+                _deletedTopics.Clear();
+            }
+            return events.Any(e => !_topicNames.ContainsKey(e.TopicId) && !_deletedTopics.Contains(e.TopicId));
+        }
+    }
+
     private async Task AppendAsync(IReadOnlyList<StreamedEvent> events, int node, CancellationToken cancellationToken)
     {
-        if (events.Any(e => !_topicNames.ContainsKey(e.TopicId))
-            && _timeProvider.GetElapsedTime(Interlocked.Read(ref _topicsRefreshedAt)) > TopicRefreshInterval)
-        {
-            // A topic created since the last look, perhaps one a prefix pattern covers.
-            Interlocked.Exchange(ref _topicsRefreshedAt, _timeProvider.GetTimestamp());
-            await RefreshTopicsAsync(cancellationToken);
-        }
+        await LearnTopicsAsync(events, cancellationToken);
         var stray = false;
         lock (_gate)
         {

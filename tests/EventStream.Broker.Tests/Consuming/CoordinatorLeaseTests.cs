@@ -1,3 +1,4 @@
+using EventStream.Broker.Citus;
 using EventStream.Broker.Cluster;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
@@ -116,7 +117,8 @@ public sealed class CoordinatorLeaseTests(PostgresFixture fixture) : IAsyncLifet
     private CoordinatorLeases Broker(string name, TimeProvider? clock = null)
     {
         var options = Options.Create(new ClusterOptions { AdvertisedAddress = $"http://{name}:7400", CoordinatorLeaseDuration = Duration });
-        return new CoordinatorLeases(_database, new BrokerIdentity(options, new NoServer()), options, clock ?? TimeProvider.System, NullLogger<CoordinatorLeases>.Instance);
+        var topology = new ClusterTopology(_database, new ClusterSettings(_database), TimeProvider.System);
+        return new CoordinatorLeases(_database, topology, new BrokerIdentity(options, new NoServer()), options, clock ?? TimeProvider.System, NullLogger<CoordinatorLeases>.Instance);
     }
 
     private static async Task WaitAsync(CancellationToken lost, TimeSpan within)

@@ -106,6 +106,23 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Topics_created_one_after_another_under_a_prefix_all_reach_the_group()
+    {
+        var prefix = "burst-" + Guid.NewGuid().ToString("N")[..8];
+        var subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), [prefix + "*"]);
+        await PollUntilAsync(Channel, subscription, 1, TimeSpan.FromSeconds(1));
+
+        // Each new topic's first events arrive well within a second of the previous topic's.
+        for (var i = 0; i < 4; i++)
+        {
+            await ProduceAsync(await CreateTopicAsync(Channel, $"{prefix}.{i}"), i * 100, 5);
+        }
+        var events = await PollUntilAsync(Channel, subscription, 20, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(20, events.Count);
+    }
+
+    [Fact]
     public async Task Text_and_json_payloads_render_for_grpcurl()
     {
         var topic = await CreateTopicAsync(Channel);
