@@ -112,21 +112,40 @@ public sealed class SlotReaderTests(PostgresFixture fixture) : IAsyncLifetime
     private async Task<List<DecodedTransaction>> ReadTransactionsAsync(int count, Func<List<DecodedTransaction>, ulong>? confirm = null)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using var reader = await SlotReader.OpenAsync(_connectionString, _slot, cts.Token);
         var transactions = new List<DecodedTransaction>();
-        await foreach (var transaction in reader.ReadAsync(cts.Token))
+        ulong? confirmed = null;
+        await using (var reader = await SlotReader.OpenAsync(_connectionString, _slot, cts.Token))
         {
-            transactions.Add(transaction);
-            if (transactions.Count == count)
+            await foreach (var transaction in reader.ReadAsync(cts.Token))
             {
-                if (confirm is not null)
+                transactions.Add(transaction);
+                if (transactions.Count == count)
                 {
-                    await reader.ConfirmFlushAsync(confirm(transactions), cts.Token);
+                    if (confirm is not null)
+                    {
+                        confirmed = confirm(transactions);
+                        await reader.ConfirmFlushAsync(confirmed.Value, cts.Token);
+                    }
+                    break;
                 }
-                break;
             }
         }
+        // The server applies the confirmation when it reads it, perhaps after the next session
+        // asked for the slot: wait until the slot shows it, and its stream is released.
+        while (confirmed is { } lsn && !await SlotShowsAsync(lsn))
+        {
+            await Task.Delay(50, cts.Token);
+        }
         return transactions;
+    }
+
+    private async Task<bool> SlotShowsAsync(ulong confirmed)
+    {
+        await using var command = _database.CreateCommand(
+            "SELECT confirmed_flush_lsn >= $1::text::pg_lsn AND NOT active FROM pg_replication_slots WHERE slot_name = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = new NpgsqlTypes.NpgsqlLogSequenceNumber(confirmed).ToString() });
+        command.Parameters.Add(new NpgsqlParameter { Value = _slot });
+        return await command.ExecuteScalarAsync() is true;
     }
 
     private async Task InsertAsync(params long[] eventIds)
