@@ -51,8 +51,8 @@ internal static class CitusSetup
         }
     }
 
-    /// <summary>Distributes <c>eventstream.events</c> by shard, once.</summary>
-    public static async Task DistributeAsync(NpgsqlDataSource database, int shardCount, CancellationToken cancellationToken)
+    /// <summary>Distributes <c>eventstream.events</c> by shard, once, into as many Citus shards as the cluster has shards.</summary>
+    public static async Task DistributeAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_lock({DistributeLockKey})", connection))
@@ -62,12 +62,10 @@ internal static class CitusSetup
         try
         {
             await using var distribute = new NpgsqlCommand("""
-                SELECT create_distributed_table('eventstream.events', 'shard', shard_count := $1)
+                SELECT create_distributed_table('eventstream.events', 'shard', shard_count := c.shard_count)
+                FROM eventstream.cluster c
                 WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'eventstream.events'::regclass)
-                """, connection)
-            {
-                Parameters = { new() { Value = shardCount } },
-            };
+                """, connection);
             await distribute.ExecuteNonQueryAsync(cancellationToken);
         }
         finally

@@ -65,6 +65,7 @@ internal sealed partial class GroupSlotKeeper(
         var snapshot = await topology.GetAsync(refresh: false, cancellationToken);
         var groups = await GroupSlotsAsync(cancellationToken);
         var slotNodes = snapshot.SlotNodes.Select(n => n.Id).ToHashSet();
+        var wanted = groups.Values.ToHashSet(StringComparer.Ordinal);
         foreach (var node in snapshot.Nodes)
         {
             var dataSource = topology.DataSourceOf(node);
@@ -79,7 +80,6 @@ internal sealed partial class GroupSlotKeeper(
                     }
                 }
             }
-            var wanted = groups.Values.ToHashSet(StringComparer.Ordinal);
             foreach (var (slot, active) in existing)
             {
                 if (!active && !wanted.Contains(slot) && await DropIfGroupGoneAsync(dataSource, slot, cancellationToken))

@@ -125,7 +125,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
             await new MigrationRunner(_dataSource, _loggerFactory.CreateLogger<MigrationRunner>()).ApplyAsync(cancellationToken);
             if (IsCitus)
             {
-                await CitusSetup.DistributeAsync(_dataSource, await ShardCountAsync(_dataSource, cancellationToken), cancellationToken);
+                await CitusSetup.DistributeAsync(_dataSource, cancellationToken);
                 StorageLog.CitusMode(_logger);
             }
             StorageLog.DatabaseReady(_logger);
@@ -167,12 +167,6 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
         }
         _embedded = await EmbeddedPostgres.StartAsync(_embeddedOptions, _loggerFactory.CreateLogger<EmbeddedPostgres>(), cancellationToken);
         return _embedded.ConnectionString;
-    }
-
-    private static async Task<int> ShardCountAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT shard_count FROM eventstream.cluster");
-        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     private async Task ReleaseAsync()
