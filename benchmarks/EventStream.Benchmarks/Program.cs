@@ -20,9 +20,14 @@ var sdk = new List<double>();
 await ProduceBenchmark.WarmUpAsync(broker, topic);
 for (var round = 1; round <= settings.Rounds; round++)
 {
+    var cpu = CpuMeter.Start();
     baseline.Add(await CopyBaseline.MeasureAsync(broker.Database, topic.Id, settings.Events, settings.PayloadBytes));
+    var baselineCpu = cpu.PerEvent(settings.Events);
+    cpu = CpuMeter.Start();
     sdk.Add(await ProduceBenchmark.MeasureThroughputAsync(broker, topic.Name, settings.Events, settings.PayloadBytes));
+    var sdkCpu = cpu.PerEvent(settings.Events);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: baseline {baseline[^1],10:N0} events/s   sdk {sdk[^1],10:N0} events/s   ratio {sdk[^1] / baseline[^1]:F2}"));
+    Console.WriteLine($"           CPU µs/event  baseline: {baselineCpu}   sdk: {sdkCpu}");
 }
 
 var latency = await ProduceBenchmark.MeasureLatencyAsync(broker, topic.Name, settings.Rate, settings.Seconds, settings.PayloadBytes);
@@ -34,7 +39,7 @@ Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
     produce throughput, {settings.PayloadBytes}-byte events, {settings.Events:N0} per run, median of {settings.Rounds} rounds:
       baseline  raw Npgsql binary COPY, same table : {baselineMedian,10:N0} events/s
-      sdk       SDK -> broker -> PostgreSQL        : {sdkMedian,10:N0} events/s   (batch API, {ProduceBenchmark.EventsPerCall} events a call)
+      sdk       SDK -> broker -> PostgreSQL        : {sdkMedian,10:N0} events/s   (batch API, {ProduceBenchmark.EventsPerCall} events a call, {ProduceBenchmark.CallsOutstanding} calls outstanding)
       ratio     sdk / baseline, median of rounds   : {ratioMedian,10:F2}   (goal >= 0.60)
     ack latency at {settings.Rate:N0} events/s for {settings.Seconds} s ({latency.Count:N0} events):
       p50 {latency.P50.TotalMilliseconds:F1} ms   p99 {latency.P99.TotalMilliseconds:F1} ms   max {latency.Max.TotalMilliseconds:F1} ms

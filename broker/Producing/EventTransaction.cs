@@ -8,40 +8,64 @@ namespace EventStream.Broker.Producing;
 /// One group-commit transaction: checks idempotence state, stores the accepted batches with a
 /// single binary COPY and records the new sequence state, all committed together.
 /// </summary>
+/// <param name="sequences">
+/// The state the writer's earlier commits left: when it knows every producer of the transaction,
+/// the rows are neither read nor locked first, and the commit verifies them instead.
+/// </param>
 /// <param name="copyBuffer">
 /// Where the COPY rows are written, reused by the writer from one transaction to the next: a
 /// transaction's rows take megabytes, and a fresh large array each time costs more in page
 /// faults and collections than writing the rows.
 /// </param>
-internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, ArrayBufferWriter<byte> copyBuffer)
+internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer)
 {
     private const string CopyCommand = "COPY eventstream.events (" + BinaryCopyWriter.Columns + ") FROM STDIN (FORMAT BINARY)";
 
     // "no partition of relation found for row": the partition timers fell behind.
     private const string NoPartitionSqlState = "23514";
 
+    // A producer's row moved since the writer last committed it (another broker served it), or
+    // two brokers deadlocked on producers' rows.
+    private const string SerializationFailureSqlState = "40001";
+    private const string DeadlockSqlState = "40P01";
+
     /// <summary>Commits the batches; returns each one's outcome, in order. Throws when nothing was committed.</summary>
     public async Task<BatchResult[]> CommitAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
     {
-        try
+        var keys = SequenceStore.KeysOf(batches);
+        var trustRemembered = true;
+        for (var attempt = 1; ; attempt++)
         {
-            return await TryCommitAsync(batches, ingestTime, cancellationToken);
-        }
-        catch (PostgresException e) when (e.SqlState == NoPartitionSqlState)
-        {
-            await using (var command = dataSource.CreateCommand("SELECT eventstream.ensure_partitions()"))
+            try
             {
+                return await TryCommitAsync(batches, keys, ingestTime, trustRemembered, cancellationToken);
+            }
+            catch (PostgresException e) when (attempt < 3 && e.SqlState is SerializationFailureSqlState or DeadlockSqlState)
+            {
+                sequences.Forget(keys);
+                trustRemembered = false;
+            }
+            catch (PostgresException e) when (attempt < 3 && e.SqlState == NoPartitionSqlState)
+            {
+                await using var command = dataSource.CreateCommand("SELECT eventstream.ensure_partitions()");
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
-            return await TryCommitAsync(batches, ingestTime, cancellationToken);
+            catch
+            {
+                // Whether the commit went through is unknown: read the rows next time.
+                sequences.Forget(keys);
+                throw;
+            }
         }
     }
 
-    private async Task<BatchResult[]> TryCommitAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
+    private async Task<BatchResult[]> TryCommitAsync(
+        IReadOnlyList<PendingBatch> batches, (string Producer, int Topic)[] keys, DateTime ingestTime, bool trustRemembered, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var sequences = await SequenceStore.LoadAsync(connection, batches, cancellationToken);
+        var states = (trustRemembered ? sequences.TryCopy(keys) : null)
+            ?? await SequenceStore.LoadAsync(connection, keys, cancellationToken);
 
         var results = new BatchResult[batches.Count];
         var accepted = new List<(PendingBatch Batch, long FirstEventId)>(batches.Count);
@@ -55,7 +79,7 @@ internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAlloc
                 results[i] = BatchResult.Stored(new BatchOutcome(firstId, ingestTime, false));
                 continue;
             }
-            var state = sequences[(batch.ProducerId, batch.Topic.Id)];
+            var state = states[(batch.ProducerId, batch.Topic.Id)];
             var (verdict, stored) = state.Check(batch.FirstSequence, batch.Events.Count);
             switch (verdict)
             {
@@ -83,8 +107,8 @@ internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAlloc
         {
             await CopyAsync(connection, accepted, ingestTime, cancellationToken);
         }
-        await SequenceStore.SaveAsync(connection, sequences, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await SequenceStore.SaveAndCommitAsync(connection, transaction, states, cancellationToken);
+        sequences.Store(states);
         return results;
     }
 

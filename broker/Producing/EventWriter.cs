@@ -17,6 +17,9 @@ internal sealed partial class EventWriter : BackgroundService
     private const int InitialCopyBufferBytes = 1 << 20;
     private const int MaxRetainedCopyBufferBytes = 64 << 20;
 
+    // Producers whose sequence state a writer remembers between transactions.
+    private const int RememberedProducers = 10_000;
+
     private readonly DatabaseEndpoint _database;
     private readonly ProduceOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -83,6 +86,7 @@ internal sealed partial class EventWriter : BackgroundService
     {
         var transaction = new List<PendingBatch>();
         var copyBuffer = new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
+        var sequences = new SequenceCache(RememberedProducers);
         while (await queue.WaitToReadAsync(CancellationToken.None))
         {
             var events = Drain(queue, transaction, 0);
@@ -100,7 +104,7 @@ internal sealed partial class EventWriter : BackgroundService
                 {
                 }
             }
-            await CommitAsync(transaction, copyBuffer, stoppingToken);
+            await CommitAsync(transaction, sequences, copyBuffer, stoppingToken);
             transaction.Clear();
             if (copyBuffer.Capacity > MaxRetainedCopyBufferBytes)
             {
@@ -119,9 +123,9 @@ internal sealed partial class EventWriter : BackgroundService
         return events;
     }
 
-    private async Task CommitAsync(List<PendingBatch> batches, ArrayBufferWriter<byte> copyBuffer, CancellationToken stoppingToken)
+    private async Task CommitAsync(List<PendingBatch> batches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer, CancellationToken stoppingToken)
     {
-        var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, copyBuffer);
+        var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer);
         try
         {
             var outcomes = await stored.CommitAsync(batches, _timeProvider.GetUtcNow().UtcDateTime, stoppingToken);

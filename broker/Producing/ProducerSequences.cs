@@ -67,6 +67,12 @@ internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch>
         Changed = true;
     }
 
+    /// <summary>The stored next sequence the state was read or committed with (-1: a new producer).</summary>
+    public long StoredNextSequence { get; private set; } = nextSequence;
+
+    /// <summary>An unchanged copy, to check and record batches on without touching this one.</summary>
+    public ProducerSequences Copy() => new(NextSequence, [.. recent]);
+
     public string RecentJson() => JsonSerializer.Serialize(recent);
 
     public static ProducerSequences FromStored(long nextSequence, string recentJson) =>

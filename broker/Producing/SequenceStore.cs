@@ -5,20 +5,23 @@ namespace EventStream.Broker.Producing;
 /// <summary>Reads and writes <c>eventstream.producer_sequences</c> inside a produce transaction.</summary>
 internal static class SequenceStore
 {
+    /// <summary>The producers and topics of the idempotent batches, in one lock order for every broker.</summary>
+    public static (string Producer, int Topic)[] KeysOf(IReadOnlyList<PendingBatch> batches) =>
+        batches.Where(b => b.ProducerId is not null)
+            .Select(b => (Producer: b.ProducerId!, Topic: b.Topic.Id))
+            .Distinct()
+            .OrderBy(k => k.Producer, StringComparer.Ordinal).ThenBy(k => k.Topic)
+            .ToArray();
+
     /// <summary>
     /// Locks and loads the state of every producer and topic in the batches. Rows are created
     /// first (next_sequence -1: new), so two brokers serving one producer serialise on the row.
     /// </summary>
     public static async Task<Dictionary<(string Producer, int Topic), ProducerSequences>> LoadAsync(
-        NpgsqlConnection connection, IReadOnlyList<PendingBatch> batches, CancellationToken cancellationToken)
+        NpgsqlConnection connection, IReadOnlyList<(string Producer, int Topic)> keys, CancellationToken cancellationToken)
     {
         var states = new Dictionary<(string, int), ProducerSequences>();
-        var keys = batches.Where(b => b.ProducerId is not null)
-            .Select(b => (Producer: b.ProducerId!, Topic: b.Topic.Id))
-            .Distinct()
-            .OrderBy(k => k.Producer, StringComparer.Ordinal).ThenBy(k => k.Topic) // one lock order for every broker
-            .ToArray();
-        if (keys.Length == 0)
+        if (keys.Count == 0)
         {
             return states;
         }
@@ -49,22 +52,29 @@ internal static class SequenceStore
         return states;
     }
 
-    public static async Task SaveAsync(
-        NpgsqlConnection connection, Dictionary<(string Producer, int Topic), ProducerSequences> states, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the changed states and commits, in one round trip. Throws PostgresException with
+    /// SQLSTATE 40001 when a row is no longer at the state the batches were checked against.
+    /// </summary>
+    public static async Task SaveAndCommitAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<(string Producer, int Topic), ProducerSequences> states, CancellationToken cancellationToken)
     {
         var changed = states.Where(s => s.Value.Changed).ToArray();
         if (changed.Length == 0)
         {
+            await transaction.CommitAsync(cancellationToken);
             return;
         }
-        await using var command = new NpgsqlCommand(
-            "UPDATE eventstream.producer_sequences AS s SET next_sequence = u.n, recent = u.r::jsonb, updated_at = now() " +
-            "FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[]) AS u(p, t, n, r) " +
-            "WHERE s.producer_id = u.p AND s.topic_id = u.t", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Producer).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Topic).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.NextSequence).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.RecentJson()).ToArray() });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        var advance = new NpgsqlBatchCommand("SELECT eventstream.advance_producer_sequences($1, $2, $3, $4, $5)");
+        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Producer).ToArray() });
+        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Topic).ToArray() });
+        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.StoredNextSequence).ToArray() });
+        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.NextSequence).ToArray() });
+        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.RecentJson()).ToArray() });
+        batch.BatchCommands.Add(advance);
+        // COMMIT rides along; when the update fails the server skips it and the transaction rolls back.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -51,8 +51,11 @@ public sealed class EventStreamProducerOptions
     /// </summary>
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
 
-    /// <summary>The most events in one request. Default 1000; the broker accepts at most 10,000 by default.</summary>
-    public int MaxBatchEvents { get; set; } = 1000;
+    /// <summary>
+    /// The most events in one request. Default 10,000, the most the broker accepts by default; with
+    /// small events <see cref="MaxBatchBytes"/> usually seals a batch first.
+    /// </summary>
+    public int MaxBatchEvents { get; set; } = 10_000;
 
     /// <summary>
     /// The most bytes of encoded events in one request. Default 1 MiB. An event larger than this is

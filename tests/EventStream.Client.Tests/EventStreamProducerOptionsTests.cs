@@ -11,7 +11,7 @@ public class EventStreamProducerOptionsTests
         options.Validate();
         Assert.Equal("http://127.0.0.1:7400", options.Address);
         Assert.Equal(TimeSpan.FromMilliseconds(5), options.Linger);
-        Assert.Equal(1000, options.MaxBatchEvents);
+        Assert.Equal(10_000, options.MaxBatchEvents);
         Assert.Equal(1024 * 1024, options.MaxBatchBytes);
         Assert.Equal(5, options.MaxInFlight);
         Assert.Equal(10, options.MaxRetries);

@@ -1,0 +1,63 @@
+using System.Globalization;
+
+namespace EventStream.Benchmarks;
+
+/// <summary>
+/// CPU time of the processes in a run, read from /proc: this process (the client), the broker and
+/// PostgreSQL. Says where the time per event goes; empty where /proc is missing.
+/// </summary>
+internal sealed class CpuMeter
+{
+    private readonly Dictionary<string, double> _start;
+
+    private CpuMeter(Dictionary<string, double> start) => _start = start;
+
+    public static CpuMeter Start() => new(Snapshot());
+
+    /// <summary>CPU microseconds per event of each process kind since <see cref="Start"/>.</summary>
+    public string PerEvent(int events)
+    {
+        var now = Snapshot();
+        return string.Join("  ", now.Select(kind => string.Create(CultureInfo.InvariantCulture,
+            $"{kind.Key} {(kind.Value - _start.GetValueOrDefault(kind.Key)) * 1e6 / events:F2}")));
+    }
+
+    private static Dictionary<string, double> Snapshot()
+    {
+        var seconds = new Dictionary<string, double> { ["client"] = 0, ["broker"] = 0, ["postgres"] = 0 };
+        if (!OperatingSystem.IsLinux())
+        {
+            return [];
+        }
+        var self = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            var pid = Path.GetFileName(directory);
+            if (!char.IsAsciiDigit(pid[0]))
+            {
+                continue;
+            }
+            try
+            {
+                var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline"));
+                var kind = pid == self ? "client"
+                    : commandLine.Contains("EventStream.Broker", StringComparison.Ordinal) ? "broker"
+                    : commandLine.StartsWith("postgres", StringComparison.Ordinal) ? "postgres"
+                    : null;
+                if (kind is null)
+                {
+                    continue;
+                }
+                // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks.
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                seconds[kind] += (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+            }
+            catch (IOException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+        return seconds;
+    }
+}
