@@ -182,12 +182,14 @@ public sealed partial class EventStreamProducer : IAsyncDisposable
         var now = _context.Time.GetUtcNow();
         var nowTimestamp = Timestamp.FromDateTimeOffset(now);
         var pending = new PendingEvent[events.Count];
+        var chunks = new EncodedChunks();
         for (var i = 0; i < pending.Length; i++)
         {
             var producerEvent = events[i] ?? throw new ArgumentException("The events must not contain null.", nameof(events));
             var producerTime = producerEvent.ProducerTime ?? now;
-            var data = EventEncoder.Encode(producerEvent, producerEvent.ProducerTime is { } own ? Timestamp.FromDateTimeOffset(own) : nowTimestamp);
-            var size = EventEncoder.SizeInRequest(data);
+            var data = EventEncoder.Encode(producerEvent, producerEvent.ProducerTime is { } own ? Timestamp.FromDateTimeOffset(own) : nowTimestamp,
+                chunks, pending.Length - i);
+            var size = EventEncoder.SizeInRequest(data.Length);
             if (size > _options.MaxEventBytes)
             {
                 return Task.FromException<TResult>(ProduceErrors.TooLarge(topic, size, _options.MaxEventBytes));

@@ -1,3 +1,4 @@
+using EventStream.Client.Producer.Wire;
 using EventStream.Protocol.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -7,20 +8,26 @@ namespace EventStream.Client.Producer;
 /// <summary>Turns the SDK's types into protocol messages and back.</summary>
 internal static class EventEncoder
 {
-    /// <summary>The event as sent: key and payload copied, so the caller may reuse its buffers.</summary>
+    /// <summary>
+    /// The event as an encoded <see cref="EventData"/>, written into <paramref name="chunks"/>: key and
+    /// payload are copied there, so the caller may reuse its buffers.
+    /// </summary>
     /// <param name="producerEvent">The event.</param>
     /// <param name="producerTime">Its producer time; messages only read it, so events may share one.</param>
-    public static EventData Encode(ProducerEvent producerEvent, Timestamp producerTime)
+    /// <param name="chunks">Where the call's events are encoded.</param>
+    /// <param name="eventsLeft">The call's events still to encode, this one included, to size new chunks.</param>
+    public static ReadOnlyMemory<byte> Encode(ProducerEvent producerEvent, Timestamp producerTime, EncodedChunks chunks, int eventsLeft)
     {
+        // Wrapped, not copied: the message lives only until it is written below.
         var data = new EventData
         {
-            Data = ByteString.CopyFrom(producerEvent.Payload.Span),
+            Data = UnsafeByteOperations.UnsafeWrap(producerEvent.Payload),
             ProducerTime = producerTime,
         };
         // A null byte[] converts to an empty ReadOnlyMemory, so an empty key means no key.
         if (producerEvent.Key is { IsEmpty: false } key)
         {
-            data.KeyBytes = ByteString.CopyFrom(key.Span);
+            data.KeyBytes = UnsafeByteOperations.UnsafeWrap(key);
         }
         if (producerEvent.Headers is { } headers)
         {
@@ -37,22 +44,21 @@ internal static class EventEncoder
         {
             data.ContentType = producerEvent.ContentType;
         }
-        return data;
+        var encoded = chunks.Take(data.CalculateSize(), eventsLeft);
+        data.WriteTo(encoded.Span);
+        return encoded;
     }
 
-    /// <summary>The bytes an event adds to a <see cref="ProduceRequest"/>: tag, length and message.</summary>
-    public static int SizeInRequest(EventData data)
-    {
-        var size = data.CalculateSize();
-        return 1 + CodedOutputStream.ComputeLengthSize(size) + size;
-    }
+    /// <summary>The bytes an encoded event adds to a request: tag, length and message.</summary>
+    public static int SizeInRequest(int encodedLength) => 1 + CodedOutputStream.ComputeLengthSize(encodedLength) + encodedLength;
 
-    public static ProduceRequest Request(string topic, ProducerBatch batch)
+    public static EncodedProduceRequest Request(string topic, ProducerBatch batch)
     {
-        var request = new ProduceRequest { Topic = topic, ProducerId = batch.ProducerId, FirstSequence = batch.ProducerId.Length == 0 ? 0 : batch.FirstSequence };
+        var request = new EncodedProduceRequest { Topic = topic, ProducerId = batch.ProducerId, FirstSequence = batch.ProducerId.Length == 0 ? 0 : batch.FirstSequence };
+        request.Events.Capacity = batch.Count;
         foreach (var pending in batch.Events)
         {
-            request.Events.Add(pending.Data);
+            request.Events.Add(UnsafeByteOperations.UnsafeWrap(pending.Encoded));
         }
         return request;
     }

@@ -1,14 +1,12 @@
-using EventStream.Protocol.V1;
-
 namespace EventStream.Client.Producer;
 
 /// <summary>An event from the call that produced it until it is acknowledged, fails or is withdrawn.</summary>
-internal sealed class PendingEvent(EventData data, int size, DateTimeOffset producerTime, IProduceCall call)
+internal sealed class PendingEvent(ReadOnlyMemory<byte> encoded, int size, DateTimeOffset producerTime, IProduceCall call)
 {
     private int _finished;
 
-    /// <summary>The event as sent.</summary>
-    public EventData Data { get; } = data;
+    /// <summary>The event as sent: an encoded <c>EventData</c>.</summary>
+    public ReadOnlyMemory<byte> Encoded { get; } = encoded;
 
     /// <summary>The bytes the event adds to a request.</summary>
     public int Size { get; } = size;

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using EventStream.Grpc;
 using EventStream.Grpc.Client;
 using EventStream.Protocol.Methods;
+using EventStream.Client.Producer.Wire;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Client.Producer;
@@ -15,12 +16,16 @@ namespace EventStream.Client.Producer;
 /// </summary>
 internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken stopping) : IAsyncDisposable
 {
+    // ProduceStream, sending requests whose events were encoded when produced.
+    private static readonly Method<EncodedProduceStreamRequest, ProduceStreamResponse> ProduceStream =
+        new(MethodType.DuplexStreaming, ProducerMethods.ProduceStream.ServiceName, ProducerMethods.ProduceStream.Name);
+
     private readonly Lock _lock = new();
     private StreamSession? _session;
     private long _nextRequestId;
 
     /// <summary>Queues a request behind those sent before it and waits for its answer.</summary>
-    public Task<ProduceResponse> SendAsync(ProduceRequest request, TimeSpan timeout)
+    public Task<ProduceResponse> SendAsync(EncodedProduceRequest request, TimeSpan timeout)
     {
         lock (_lock)
         {
@@ -48,14 +53,14 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
 
     private sealed class StreamSession : IAsyncDisposable
     {
-        private readonly GrpcCall<ProduceStreamRequest, ProduceStreamResponse> _call;
+        private readonly GrpcCall<EncodedProduceStreamRequest, ProduceStreamResponse> _call;
         private readonly ConcurrentDictionary<long, TaskCompletionSource<ProduceResponse>> _pending = new();
-        private readonly Channel<ProduceStreamRequest> _outbox = Channel.CreateUnbounded<ProduceStreamRequest>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly Channel<EncodedProduceStreamRequest> _outbox = Channel.CreateUnbounded<EncodedProduceStreamRequest>(new UnboundedChannelOptions { SingleReader = true });
         private readonly Task _writing;
         private readonly Task _reading;
         private volatile bool _broken;
 
-        private StreamSession(GrpcCall<ProduceStreamRequest, ProduceStreamResponse> call)
+        private StreamSession(GrpcCall<EncodedProduceStreamRequest, ProduceStreamResponse> call)
         {
             _call = call;
             _writing = Task.Run(WriteAsync);
@@ -65,13 +70,13 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
         public bool IsBroken => _broken;
 
         public static StreamSession Open(GrpcChannel channel, CancellationToken stopping) =>
-            new(channel.StartStreamingCall(ProducerMethods.ProduceStream, new CallOptions(CancellationToken: stopping)));
+            new(channel.StartStreamingCall(ProduceStream, new CallOptions(CancellationToken: stopping)));
 
-        public async Task<ProduceResponse> SendAsync(long requestId, ProduceRequest request, TimeSpan timeout)
+        public async Task<ProduceResponse> SendAsync(long requestId, EncodedProduceRequest request, TimeSpan timeout)
         {
             var answer = new TaskCompletionSource<ProduceResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
             _pending[requestId] = answer;
-            if (_broken || !_outbox.Writer.TryWrite(new ProduceStreamRequest { RequestId = requestId, Batch = request }))
+            if (_broken || !_outbox.Writer.TryWrite(new EncodedProduceStreamRequest { RequestId = requestId, Batch = request }))
             {
                 _pending.TryRemove(requestId, out _);
                 throw new GrpcException(GrpcStatusCode.Unavailable, "The produce stream closed; the batch was not sent.");

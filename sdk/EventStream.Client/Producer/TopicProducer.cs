@@ -1,6 +1,7 @@
 using EventStream.Grpc;
 using EventStream.Grpc.Client;
 using EventStream.Protocol.Methods;
+using EventStream.Client.Producer.Wire;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Client.Producer;
@@ -122,7 +123,7 @@ internal sealed class TopicProducer
     private async Task RunAsync()
     {
         var toSend = new List<ProducerBatch>();
-        var requests = new List<ProduceRequest>();
+        var requests = new List<EncodedProduceRequest>();
         var expired = new List<ProducerBatch>();
         var failures = new List<EventStreamException>();
         var stopping = _context.Stopping;
@@ -148,7 +149,7 @@ internal sealed class TopicProducer
     }
 
     /// <summary>Does what is due; returns how long to wait before the next due time (null: until woken).</summary>
-    private TimeSpan? RunOnce(List<ProducerBatch> toSend, List<ProduceRequest> requests, List<ProducerBatch> expired, List<EventStreamException> failures)
+    private TimeSpan? RunOnce(List<ProducerBatch> toSend, List<EncodedProduceRequest> requests, List<ProducerBatch> expired, List<EventStreamException> failures)
     {
         TimeSpan now;
         TimeSpan? due;
@@ -205,7 +206,7 @@ internal sealed class TopicProducer
     }
 
     /// <summary>Starts one request; its numbers were fixed under the lock and cannot change while it is in flight.</summary>
-    private void Send(ProducerBatch batch, ProduceRequest request)
+    private void Send(ProducerBatch batch, EncodedProduceRequest request)
     {
         ProducerLog.Sending(_context.Logger, _topic, request.Events.Count, request.FirstSequence, batch.Attempts);
         var remaining = batch.Deadline - _context.Now;
@@ -225,7 +226,7 @@ internal sealed class TopicProducer
         }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task SendAsync(ProducerBatch batch, ProduceRequest request, TimeSpan timeout)
+    private async Task SendAsync(ProducerBatch batch, EncodedProduceRequest request, TimeSpan timeout)
     {
         ProduceResponse? response = null;
         Exception? error = null;

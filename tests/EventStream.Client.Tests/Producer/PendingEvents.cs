@@ -1,6 +1,4 @@
 using EventStream.Client.Producer;
-using EventStream.Protocol.V1;
-using Google.Protobuf;
 
 namespace EventStream.Client.Tests.Producer;
 
@@ -8,7 +6,7 @@ namespace EventStream.Client.Tests.Producer;
 internal static class PendingEvents
 {
     public static PendingEvent Of(int size = 10) =>
-        new(new EventData { Data = ByteString.CopyFrom(new byte[1]) }, size, DateTimeOffset.UnixEpoch, NoCall.Instance);
+        new(new byte[1], size, DateTimeOffset.UnixEpoch, NoCall.Instance);
 
     public static ProducerBatch Batch(int events, TimeSpan? deadline = null)
     {
