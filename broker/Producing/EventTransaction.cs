@@ -17,7 +17,9 @@ namespace EventStream.Broker.Producing;
 /// transaction's rows take megabytes, and a fresh large array each time costs more in page
 /// faults and collections than writing the rows.
 /// </param>
-internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer)
+/// <param name="previous">The writer's transaction before this one, which this one follows.</param>
+internal sealed class EventTransaction(
+    NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer, TransactionOrder previous)
 {
     private const string CopyCommand = "COPY eventstream.events (" + BinaryCopyWriter.Columns + ") FROM STDIN (FORMAT BINARY)";
 
@@ -29,8 +31,23 @@ internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAlloc
     private const string SerializationFailureSqlState = "40001";
     private const string DeadlockSqlState = "40P01";
 
+    /// <summary>How far this transaction got, for the writer's next one.</summary>
+    public TransactionOrder Order { get; } = new();
+
     /// <summary>Commits the batches; returns each one's outcome, in order. Throws when nothing was committed.</summary>
     public async Task<BatchResult[]> CommitAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CommitInOrderAsync(batches, ingestTime, cancellationToken);
+        }
+        finally
+        {
+            Order.OnFinished();
+        }
+    }
+
+    private async Task<BatchResult[]> CommitInOrderAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
     {
         var keys = SequenceStore.KeysOf(batches);
         var trustRemembered = true;
@@ -47,7 +64,10 @@ internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAlloc
             }
             catch (PostgresException e) when (attempt < 3 && e.SqlState == NoPartitionSqlState)
             {
-                await using var command = dataSource.CreateCommand("SELECT eventstream.ensure_partitions()");
+                // Bounded: creating a partition waits for every transaction writing events, and the
+                // writer's next one may be waiting for this one.
+                await using var command = dataSource.CreateCommand(
+                    "SELECT set_config('lock_timeout', '5s', true), eventstream.ensure_partitions()");
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
             catch
@@ -64,8 +84,15 @@ internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAlloc
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var states = (trustRemembered ? sequences.TryCopy(keys) : null)
-            ?? await SequenceStore.LoadAsync(connection, keys, cancellationToken);
+        await previous.Checked;
+        var states = trustRemembered ? sequences.TryCopy(keys) : null;
+        if (states is null)
+        {
+            // Reading locks the rows until commit: wait for the previous transaction, which may
+            // need them, to finish first.
+            await previous.Done;
+            states = await SequenceStore.LoadAsync(connection, keys, cancellationToken);
+        }
 
         var results = new BatchResult[batches.Count];
         var accepted = new List<(PendingBatch Batch, long FirstEventId)>(batches.Count);
@@ -103,12 +130,16 @@ internal sealed class EventTransaction(NpgsqlDataSource dataSource, EventIdAlloc
             }
         }
 
+        // The next transaction checks its batches from here; if this one fails, its commit check fails.
+        sequences.Store(states);
+        Order.OnChecked();
+
         if (accepted.Count > 0)
         {
             await CopyAsync(connection, accepted, ingestTime, cancellationToken);
         }
+        await previous.Done;
         await SequenceStore.SaveAndCommitAsync(connection, transaction, states, cancellationToken);
-        sequences.Store(states);
         return results;
     }
 

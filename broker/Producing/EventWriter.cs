@@ -9,7 +9,8 @@ namespace EventStream.Broker.Producing;
 /// <summary>
 /// Writes produce batches to PostgreSQL. Each of <see cref="ProduceOptions.Writers"/> writers
 /// takes the batches queued for it, coalesces them into one transaction (group commit), stores
-/// them with one binary COPY, and completes each batch only after COMMIT.
+/// them with one binary COPY, and completes each batch only after COMMIT. A writer's next
+/// transaction copies while the previous one commits; they commit in order.
 /// </summary>
 internal sealed partial class EventWriter : BackgroundService
 {
@@ -19,6 +20,11 @@ internal sealed partial class EventWriter : BackgroundService
 
     // Producers whose sequence state a writer remembers between transactions.
     private const int RememberedProducers = 10_000;
+
+    // A writer's transactions under way at once, each on its own connection: one copies its rows
+    // while the one before it commits, so PostgreSQL is not idle between transactions. They still
+    // commit in order (TransactionOrder).
+    private const int TransactionsInFlight = 2;
 
     private readonly DatabaseEndpoint _database;
     private readonly ProduceOptions _options;
@@ -84,11 +90,23 @@ internal sealed partial class EventWriter : BackgroundService
 
     private async Task RunWriterAsync(ChannelReader<PendingBatch> queue, CancellationToken stoppingToken)
     {
-        var transaction = new List<PendingBatch>();
-        var copyBuffer = new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
         var sequences = new SequenceCache(RememberedProducers);
-        while (await queue.WaitToReadAsync(CancellationToken.None))
+        var buffers = new Stack<ArrayBufferWriter<byte>>();
+        var inFlight = new Queue<(Task Done, ArrayBufferWriter<byte> Buffer)>();
+        var previous = TransactionOrder.First;
+        while (true)
         {
+            if (inFlight.Count == TransactionsInFlight)
+            {
+                var (done, buffer) = inFlight.Dequeue();
+                await done;
+                buffers.Push(buffer.Capacity > MaxRetainedCopyBufferBytes ? new ArrayBufferWriter<byte>(InitialCopyBufferBytes) : buffer);
+            }
+            if (!await queue.WaitToReadAsync(CancellationToken.None))
+            {
+                break;
+            }
+            var transaction = new List<PendingBatch>();
             var events = Drain(queue, transaction, 0);
             if (events < _options.MaxEventsPerTransaction && _options.GroupCommitDelay > TimeSpan.Zero)
             {
@@ -104,12 +122,14 @@ internal sealed partial class EventWriter : BackgroundService
                 {
                 }
             }
-            await CommitAsync(transaction, sequences, copyBuffer, stoppingToken);
-            transaction.Clear();
-            if (copyBuffer.Capacity > MaxRetainedCopyBufferBytes)
-            {
-                copyBuffer = new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
-            }
+            var copyBuffer = buffers.Count > 0 ? buffers.Pop() : new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
+            var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer, previous);
+            inFlight.Enqueue((CommitAsync(transaction, stored, stoppingToken), copyBuffer));
+            previous = stored.Order;
+        }
+        while (inFlight.Count > 0)
+        {
+            await inFlight.Dequeue().Done;
         }
     }
 
@@ -123,9 +143,8 @@ internal sealed partial class EventWriter : BackgroundService
         return events;
     }
 
-    private async Task CommitAsync(List<PendingBatch> batches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer, CancellationToken stoppingToken)
+    private async Task CommitAsync(List<PendingBatch> batches, EventTransaction stored, CancellationToken stoppingToken)
     {
-        var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer);
         try
         {
             var outcomes = await stored.CommitAsync(batches, _timeProvider.GetUtcNow().UtcDateTime, stoppingToken);

@@ -27,10 +27,10 @@ internal enum SequenceVerdict
 /// stored. A batch is accepted only in sequence order, so retries cannot reorder a producer's
 /// events; a batch that was stored already is recognised by its first sequence and size.
 /// </summary>
-internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch> recent)
+internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch> recent, string recentJson)
 {
-    /// <summary>A producer and topic seen for the first time.</summary>
-    public static ProducerSequences New() => new(-1, []);
+    /// <summary>A producer and topic seen for the first time (the row's defaults).</summary>
+    public static ProducerSequences New() => new(-1, [], "[]");
 
     public long NextSequence { get; private set; } = nextSequence;
 
@@ -67,14 +67,17 @@ internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch>
         Changed = true;
     }
 
-    /// <summary>The stored next sequence the state was read or committed with (-1: a new producer).</summary>
-    public long StoredNextSequence { get; private set; } = nextSequence;
+    /// <summary>The next sequence of the row this state was read from or written as (-1: a new producer).</summary>
+    public long StoredNextSequence { get; } = nextSequence;
 
-    /// <summary>An unchanged copy, to check and record batches on without touching this one.</summary>
-    public ProducerSequences Copy() => new(NextSequence, [.. recent]);
+    /// <summary>The remembered batches of that row, as JSON.</summary>
+    public string StoredRecentJson { get; } = recentJson;
+
+    /// <summary>An unchanged copy, as the row reads once this state is written.</summary>
+    public ProducerSequences Copy() => new(NextSequence, [.. recent], RecentJson());
 
     public string RecentJson() => JsonSerializer.Serialize(recent);
 
     public static ProducerSequences FromStored(long nextSequence, string recentJson) =>
-        new(nextSequence, JsonSerializer.Deserialize<List<RememberedBatch>>(recentJson) ?? []);
+        new(nextSequence, JsonSerializer.Deserialize<List<RememberedBatch>>(recentJson) ?? [], recentJson);
 }

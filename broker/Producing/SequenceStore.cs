@@ -66,10 +66,11 @@ internal static class SequenceStore
             return;
         }
         await using var batch = new NpgsqlBatch(connection);
-        var advance = new NpgsqlBatchCommand("SELECT eventstream.advance_producer_sequences($1, $2, $3, $4, $5)");
+        var advance = new NpgsqlBatchCommand("SELECT eventstream.advance_producer_sequences($1, $2, $3, $4, $5, $6)");
         advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Producer).ToArray() });
         advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Topic).ToArray() });
         advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.StoredNextSequence).ToArray() });
+        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.StoredRecentJson).ToArray() });
         advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.NextSequence).ToArray() });
         advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.RecentJson()).ToArray() });
         batch.BatchCommands.Add(advance);
