@@ -150,6 +150,40 @@ public sealed class ProduceTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task A_producers_batches_in_flight_together_commit_in_sequence_order_across_transactions()
+    {
+        var topic = await CreateTopicAsync(Channel);
+        var producer = Guid.NewGuid().ToString();
+        const int Batches = 60;
+        const int PerBatch = 400;
+        using var call = Channel.StartStreamingCall(ProducerMethods.ProduceStream);
+        for (var b = 0; b < Batches; b++)
+        {
+            var events = Enumerable.Range(b * PerBatch, PerBatch).Select(i => Event("k" + (i % 5), i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)));
+            await call.WriteAsync(new ProduceStreamRequest { RequestId = b, Batch = Batch(topic, events, producer, b * PerBatch) });
+        }
+        await call.CompleteRequestsAsync();
+        var answers = new List<ProduceStreamResponse>();
+        await foreach (var answer in call.ReadAllAsync())
+        {
+            answers.Add(answer);
+        }
+
+        Assert.All(answers, a => Assert.Equal(ProduceStreamResponse.ResultOneofCase.Response, a.ResultCase));
+        Assert.Equal(Batches, answers.Count);
+        // Event ids follow sequence order, so by id every key's events are in produce order.
+        var stored = await StoredAsync(broker.Database, topic);
+        Assert.Equal(Enumerable.Range(0, Batches * PerBatch).Select(i => i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)), stored.Select(s => s.Payload));
+        var byRequest = answers.OrderBy(a => a.RequestId).Select(a => a.Response.FirstEventId).ToList();
+        Assert.Equal(byRequest.Order(), byRequest);
+        // More than one transaction took part, or the pipelining was not exercised.
+        await using var command = broker.Database.CreateCommand(
+            "SELECT count(DISTINCT e.ingest_time) FROM eventstream.events e JOIN eventstream.topics t USING (topic_id) WHERE t.name = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = topic });
+        Assert.True((long)(await command.ExecuteScalarAsync())! > 1);
+    }
+
+    [Fact]
     public async Task Json_and_text_payloads_are_stored_as_utf8_with_a_content_type()
     {
         var topic = await CreateTopicAsync(Channel);
