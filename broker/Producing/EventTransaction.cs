@@ -9,8 +9,8 @@ namespace EventStream.Broker.Producing;
 /// single binary COPY and records the new sequence state, all committed together.
 /// </summary>
 /// <param name="sequences">
-/// The state the writer's earlier commits left: when it knows every producer of the transaction,
-/// the rows are neither read nor locked first, and the commit verifies them instead.
+/// The state the writer's earlier transactions leave: when it knows every producer of the
+/// transaction, the rows are neither read nor locked first, and the commit verifies them instead.
 /// </param>
 /// <param name="copyBuffer">
 /// Where the COPY rows are written, reused by the writer from one transaction to the next: a
@@ -26,8 +26,8 @@ internal sealed class EventTransaction(
     // "no partition of relation found for row": the partition timers fell behind.
     private const string NoPartitionSqlState = "23514";
 
-    // A producer's row moved since the writer last committed it (another broker served it), or
-    // two brokers deadlocked on producers' rows.
+    // A producer's row is not what the writer remembered (another broker served the producer, or
+    // the writer's previous transaction failed), or two brokers deadlocked on producers' rows.
     private const string SerializationFailureSqlState = "40001";
     private const string DeadlockSqlState = "40P01";
 

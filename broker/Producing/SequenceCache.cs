@@ -10,7 +10,7 @@ namespace EventStream.Broker.Producing;
 internal sealed class SequenceCache(int capacity)
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<(string Producer, int Topic), ProducerSequences> _committed = [];
+    private readonly Dictionary<(string Producer, int Topic), ProducerSequences> _states = [];
 
     /// <summary>Copies of the states of every key, or null when one is not known.</summary>
     public Dictionary<(string Producer, int Topic), ProducerSequences>? TryCopy(IReadOnlyCollection<(string Producer, int Topic)> keys)
@@ -20,7 +20,7 @@ internal sealed class SequenceCache(int capacity)
         {
             foreach (var key in keys)
             {
-                if (!_committed.TryGetValue(key, out var state))
+                if (!_states.TryGetValue(key, out var state))
                 {
                     return null;
                 }
@@ -30,19 +30,19 @@ internal sealed class SequenceCache(int capacity)
         return copies;
     }
 
-    /// <summary>Remembers the states a transaction leaves when it commits.</summary>
+    /// <summary>Remembers the states a transaction will leave if it commits.</summary>
     public void Store(Dictionary<(string Producer, int Topic), ProducerSequences> states)
     {
         lock (_lock)
         {
-            if (_committed.Count + states.Count > capacity)
+            if (_states.Count + states.Count > capacity)
             {
                 // Many producers come and go: starting over costs each one read of its row.
-                _committed.Clear();
+                _states.Clear();
             }
             foreach (var (key, state) in states)
             {
-                _committed[key] = state.Copy();
+                _states[key] = state.Copy();
             }
         }
     }
@@ -54,7 +54,7 @@ internal sealed class SequenceCache(int capacity)
         {
             foreach (var key in keys)
             {
-                _committed.Remove(key);
+                _states.Remove(key);
             }
         }
     }

@@ -32,6 +32,8 @@ internal static class StorageCalls
         DatabaseNotReadyException => new GrpcStatus(GrpcStatusCode.Unavailable, "The broker's database is starting; retry shortly."),
         PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" or "08006" or "08003" or "08001" } =>
             Unavailable,
+        // Serialization failures and deadlocks: the same request may well succeed if sent again.
+        PostgresException { SqlState: "40001" or "40P01" } => Unavailable,
         PostgresException pg => new GrpcStatus(GrpcStatusCode.Internal, $"The database rejected the request (SQLSTATE {pg.SqlState})."),
         NpgsqlException or SocketException or IOException or TimeoutException => Unavailable,
         InvalidOperationException when e.Source == "Npgsql" => Unavailable,

@@ -8,6 +8,10 @@ internal static class PendingEvents
     public static PendingEvent Of(int size = 10) =>
         new(new byte[1], size, DateTimeOffset.UnixEpoch, NoCall.Instance);
 
+    /// <summary>An event as the producer encoded it, sized as in a request.</summary>
+    public static PendingEvent Of(ReadOnlyMemory<byte> encoded) =>
+        new(encoded, EventEncoder.SizeInRequest(encoded.Length), DateTimeOffset.UnixEpoch, NoCall.Instance);
+
     public static ProducerBatch Batch(int events, TimeSpan? deadline = null)
     {
         var batch = new ProducerBatch(TimeSpan.Zero, deadline ?? TimeSpan.FromMinutes(2));
