@@ -43,6 +43,9 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
                 "SELECT l.shard_id, l.owner, l.new_owner, l.epoch, l.last_heartbeat, p.commit_lsn, p.ordinal, p.event_id, p.node " +
                 "FROM eventstream.leases l LEFT JOIN eventstream.positions p ON p.consumer_group = l.consumer_group AND p.shard_id = l.shard_id " +
                 "WHERE l.consumer_group = $1 ORDER BY l.shard_id", group));
+            batch.BatchCommands.Add(BatchCommand(
+                "SELECT broker_id, address, epoch, acquired_at, expires_at FROM eventstream.group_coordinators " +
+                "WHERE group_name = $1 AND expires_at > now()", group));
             await using (batch.Connection)
             await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
             {
@@ -81,6 +84,18 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
                         owner.Shards.Add(shard.Shard);
                     }
                     description.Shards.Add(shard);
+                }
+                await reader.NextResultAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    description.Coordinator = new Coordinator
+                    {
+                        BrokerId = reader.GetString(0),
+                        Address = reader.GetString(1),
+                        Epoch = reader.GetInt64(2),
+                        AcquiredAt = Timestamp.FromDateTime(reader.GetDateTime(3)),
+                        ExpiresAt = Timestamp.FromDateTime(reader.GetDateTime(4)),
+                    };
                 }
             }
             description.SlotLagBytes = await SlotLagAsync(group, cancellationToken);

@@ -49,6 +49,10 @@ public sealed class GroupAdminTests(BrokerFixture broker)
         Assert.Equal(5, state.LagEvents);
         Assert.True(state.LagBytes > 0);
         Assert.True(description.SlotLagBytes >= 0);
+        // The one broker runs the group, reachable where its clients reach it.
+        Assert.Equal(new Uri(broker.Process.Address).Port, new Uri(description.Coordinator.Address).Port);
+        Assert.True(description.Coordinator.Epoch >= 1);
+        Assert.True(description.Coordinator.ExpiresAt.ToDateTime() > description.Coordinator.AcquiredAt.ToDateTime());
     }
 
     [Fact]

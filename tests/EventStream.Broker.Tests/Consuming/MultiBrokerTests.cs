@@ -26,6 +26,9 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         await using var first = await SubscribeSession.JoinAsync(a.Channel, Subscription(group, [topic], session: Session));
         await WaitUntilAsync(() => first.Shards.Count == 32, "the first member holds every shard");
         Assert.Equal(a.Address, await cluster.CoordinatorOfAsync(group));
+        // Either broker says which one runs the group.
+        var described = await b.Channel.UnaryAsync(AdminMethods.DescribeGroup, new DescribeGroupRequest { Group = group });
+        Assert.Equal(a.Address, described.Coordinator.Address);
 
         var subscribe = await Assert.ThrowsAsync<GrpcException>(() => SubscribeSession.JoinAsync(b.Channel, Subscription(group, [topic], session: Session)));
         AssertRedirectedTo(a, subscribe);
