@@ -43,7 +43,7 @@ internal sealed class EventTransaction(
         }
         finally
         {
-            Order.OnFinished();
+            Order.OnDone();
         }
     }
 

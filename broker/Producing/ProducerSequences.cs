@@ -32,6 +32,10 @@ internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch>
     /// <summary>A producer and topic seen for the first time (the row's defaults).</summary>
     public static ProducerSequences New() => new(-1, [], "[]");
 
+    // The JSON of recent until it changes: a state is copied, checked, remembered and written in
+    // one transaction, and each of those needs it.
+    private string? _recentJson = recentJson;
+
     public long NextSequence { get; private set; } = nextSequence;
 
     public IReadOnlyList<RememberedBatch> Recent => recent;
@@ -64,6 +68,7 @@ internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch>
         {
             recent.RemoveRange(0, recent.Count - remember);
         }
+        _recentJson = null;
         Changed = true;
     }
 
@@ -76,7 +81,7 @@ internal sealed class ProducerSequences(long nextSequence, List<RememberedBatch>
     /// <summary>An unchanged copy, as the row reads once this state is written.</summary>
     public ProducerSequences Copy() => new(NextSequence, [.. recent], RecentJson());
 
-    public string RecentJson() => JsonSerializer.Serialize(recent);
+    public string RecentJson() => _recentJson ??= JsonSerializer.Serialize(recent);
 
     public static ProducerSequences FromStored(long nextSequence, string recentJson) =>
         new(nextSequence, JsonSerializer.Deserialize<List<RememberedBatch>>(recentJson) ?? [], recentJson);

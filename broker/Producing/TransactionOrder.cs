@@ -8,29 +8,29 @@ namespace EventStream.Broker.Producing;
 internal sealed class TransactionOrder
 {
     private readonly TaskCompletionSource _checked = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>In place of the transaction before a writer's first.</summary>
-    public static TransactionOrder First { get; } = Finished();
+    public static TransactionOrder First { get; } = AlreadyDone();
 
     /// <summary>Its sequence checks are done, and their outcome is in the writer's <see cref="SequenceCache"/>.</summary>
     public Task Checked => _checked.Task;
 
     /// <summary>It committed or failed.</summary>
-    public Task Done => _finished.Task;
+    public Task Done => _done.Task;
 
     public void OnChecked() => _checked.TrySetResult();
 
-    public void OnFinished()
+    public void OnDone()
     {
         _checked.TrySetResult();
-        _finished.TrySetResult();
+        _done.TrySetResult();
     }
 
-    private static TransactionOrder Finished()
+    private static TransactionOrder AlreadyDone()
     {
         var order = new TransactionOrder();
-        order.OnFinished();
+        order.OnDone();
         return order;
     }
 }

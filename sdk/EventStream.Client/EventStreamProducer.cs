@@ -187,14 +187,14 @@ public sealed partial class EventStreamProducer : IAsyncDisposable
         {
             var producerEvent = events[i] ?? throw new ArgumentException("The events must not contain null.", nameof(events));
             var producerTime = producerEvent.ProducerTime ?? now;
-            var data = EventEncoder.Encode(producerEvent, producerEvent.ProducerTime is { } own ? Timestamp.FromDateTimeOffset(own) : nowTimestamp,
+            var encoded = EventEncoder.Encode(producerEvent, producerEvent.ProducerTime is { } own ? Timestamp.FromDateTimeOffset(own) : nowTimestamp,
                 chunks, pending.Length - i);
-            var size = EventEncoder.SizeInRequest(data.Length);
+            var size = EventEncoder.SizeInRequest(encoded.Length);
             if (size > _options.MaxEventBytes)
             {
                 return Task.FromException<TResult>(ProduceErrors.TooLarge(topic, size, _options.MaxEventBytes));
             }
-            pending[i] = new PendingEvent(data, size, producerTime, call);
+            pending[i] = new PendingEvent(encoded, size, producerTime, call);
         }
         if (cancellationToken.IsCancellationRequested)
         {
