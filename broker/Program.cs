@@ -7,7 +7,8 @@ using EventStream.Broker.Producing;
 using EventStream.Broker.Services;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
-using EventStream.Grpc.Server;
+using EventStream.Broker.Transport;
+using Grpc.HealthCheck;
 using Microsoft.Extensions.Options;
 
 // `EventStream.Broker health [address]` probes a running broker instead of starting one.
@@ -23,7 +24,7 @@ builder.WebHost.UseGrpcEndpoints();
 // The database first: the host stops services in reverse order, so it outlives its users.
 builder.Services.AddEventStreamDatabase(builder.Configuration);
 builder.Services.AddEventStreamMaintenance(builder.Configuration);
-builder.Services.AddGrpcServer(options => builder.Configuration.GetSection("EventStream:Grpc").Bind(options));
+builder.Services.AddEventStreamGrpc(builder.Configuration);
 builder.Services.AddSingleton<ClusterSettings>();
 builder.Services.AddOptions<TopicOptions>().Bind(builder.Configuration.GetSection(TopicOptions.SectionName));
 builder.Services.AddSingleton<TopicRegistry>();
@@ -41,12 +42,17 @@ builder.Services.AddSingleton<GroupStore>();
 builder.Services.AddSingleton<ConsumerGroups>();
 builder.Services.AddSingleton<GroupAdmin>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsumerGroups>());
-builder.Services.AddGrpcService<AdminService>();
-builder.Services.AddGrpcService<ProducerService>();
-builder.Services.AddGrpcService<ConsumerService>();
+builder.Services.AddSingleton<AdminService>();
+builder.Services.AddSingleton<ProducerService>();
+builder.Services.AddSingleton<ConsumerService>();
 builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection("EventStream:Health"));
+builder.Services.AddSingleton(_ => DatabaseHealthMonitor.CreateHealthService());
 builder.Services.AddHostedService<DatabaseHealthMonitor>();
 
 var app = builder.Build();
-app.MapGrpcServer();
+app.MapGrpcService<AdminService>();
+app.MapGrpcService<ProducerService>();
+app.MapGrpcService<ConsumerService>();
+app.MapGrpcService<HealthServiceImpl>();
+app.MapGrpcReflectionService();
 app.Run();

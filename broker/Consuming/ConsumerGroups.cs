@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
-using EventStream.Grpc;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace EventStream.Broker.Consuming;
@@ -32,11 +32,11 @@ internal sealed class ConsumerGroups(
     /// Creates the group if needed (with its start point) and returns its running coordinator,
     /// taking the group's coordinator lease first when the group does not run here yet.
     /// </summary>
-    /// <exception cref="GrpcException">UNAVAILABLE, with the holder's address, when another broker runs the group.</exception>
+    /// <exception cref="RpcException">UNAVAILABLE, with the holder's address, when another broker runs the group.</exception>
     public async Task<GroupCoordinator> JoinAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken)
     {
         ValidateName(group);
-        await StorageCalls.RunAsync(() => store.EnsureGroupAsync(group, topics, startFrom, cancellationToken));
+        await store.EnsureGroupAsync(group, topics, startFrom, cancellationToken);
         var shardCount = await cluster.GetShardCountAsync(cancellationToken);
         var starting = _running.GetOrAdd(group, name =>
         {
@@ -66,7 +66,7 @@ internal sealed class ConsumerGroups(
     /// For calls that need the group's coordinator without starting one (a commit or leave when the
     /// group does not run here, admin changes): fails when another broker runs the group.
     /// </summary>
-    /// <exception cref="GrpcException">UNAVAILABLE, with the holder's address, when another broker runs the group.</exception>
+    /// <exception cref="RpcException">UNAVAILABLE, with the holder's address, when another broker runs the group.</exception>
     public Task ThrowIfRunElsewhereAsync(string group, CancellationToken cancellationToken) =>
         Find(group) is not null ? Task.CompletedTask : leases.ThrowIfHeldElsewhereAsync(group, cancellationToken);
 
@@ -80,10 +80,10 @@ internal sealed class ConsumerGroups(
         {
             TopicNames.Validate(group);
         }
-        catch (GrpcException)
+        catch (RpcException)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument,
-                $"Invalid group name '{group}': use 1 to 249 characters from A-Z, a-z, 0-9, '.', '_' and '-'.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Invalid group name '{group}': use 1 to 249 characters from A-Z, a-z, 0-9, '.', '_' and '-'."));
         }
     }
 
@@ -176,7 +176,7 @@ internal sealed class ConsumerGroups(
             timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
         try
         {
-            await StorageCalls.RunAsync(() => coordinator.StartAsync(CancellationToken.None));
+            await coordinator.StartAsync(CancellationToken.None);
         }
         catch
         {

@@ -1,8 +1,8 @@
 using EventStream.Broker.Citus;
 using EventStream.Broker.Cluster;
 using EventStream.Broker.Storage;
-using EventStream.Grpc;
-using EventStream.Protocol.Methods;
+using EventStream.Protocol;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -36,11 +36,11 @@ internal sealed class CoordinatorLeases(
     /// renewed until disposed or lost. Any stream of the group's slot still open is a previous
     /// holder's and is ended. Call it only while this broker does not run the group.
     /// </summary>
-    /// <exception cref="GrpcException">UNAVAILABLE with the holder's address when another broker holds the lease.</exception>
+    /// <exception cref="RpcException">UNAVAILABLE with the holder's address when another broker holds the lease.</exception>
     public async Task<CoordinatorLease> AcquireAsync(string group, CancellationToken cancellationToken)
     {
         var sent = timeProvider.GetTimestamp();
-        var state = await StorageCalls.RunAsync(() => TryAcquireAsync(group, cancellationToken));
+        var state = await TryAcquireAsync(group, cancellationToken);
         if (!state.Acquired)
         {
             CoordinatorLog.Redirecting(logger, group, state.Address);
@@ -65,20 +65,17 @@ internal sealed class CoordinatorLeases(
     /// For calls that need the group's coordinator but do not start one (commits and leaves without a
     /// running coordinator, admin changes): fails when another broker runs the group.
     /// </summary>
-    /// <exception cref="GrpcException">UNAVAILABLE with the holder's address when another broker holds the lease.</exception>
+    /// <exception cref="RpcException">UNAVAILABLE with the holder's address when another broker holds the lease.</exception>
     public async Task ThrowIfHeldElsewhereAsync(string group, CancellationToken cancellationToken)
     {
-        var holder = await StorageCalls.RunAsync(async () =>
+        await using var command = database.DataSource.CreateCommand("SELECT holder, holder_address FROM eventstream.group_coordinator($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = group });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken) && reader.GetString(0) is var holder && holder != identity.Id)
         {
-            await using var command = database.DataSource.CreateCommand("SELECT holder, holder_address FROM eventstream.group_coordinator($1)");
-            command.Parameters.Add(new NpgsqlParameter { Value = group });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? (Id: reader.GetString(0), Address: reader.GetString(1)) : default;
-        });
-        if (holder.Id is { } id && id != identity.Id)
-        {
-            CoordinatorLog.Redirecting(logger, group, holder.Address);
-            throw Redirect(group, holder.Address);
+            var address = reader.GetString(1);
+            CoordinatorLog.Redirecting(logger, group, address);
+            throw Redirect(group, address);
         }
     }
 
@@ -95,7 +92,7 @@ internal sealed class CoordinatorLeases(
         if (!await reader.ReadAsync(cancellationToken))
         {
             // Only when the group vanished between the insert's conflict and the read.
-            throw new GrpcException(GrpcStatusCode.NotFound, $"Consumer group '{group}' does not exist.");
+            throw new RpcException(new Status(StatusCode.NotFound, $"Consumer group '{group}' does not exist."));
         }
         return new LeaseState(reader.GetBoolean(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3));
     }
@@ -113,19 +110,16 @@ internal sealed class CoordinatorLeases(
     /// UNAVAILABLE, naming the broker that runs the group, with its address in the
     /// <c>eventstream-coordinator</c> trailer for clients to follow.
     /// </summary>
-    public static GrpcException Redirect(string group, string address)
+    public static RpcException Redirect(string group, string address)
     {
         var trailers = new Metadata();
-        try
+        // Header values are printable ASCII; otherwise the message still names the address.
+        if (address.All(c => c is >= ' ' and <= '~'))
         {
-            trailers.Add(ConsumerMethods.CoordinatorMetadataKey, address);
+            trailers.Add(CoordinatorRedirect.MetadataKey, address);
         }
-        catch (ArgumentException)
-        {
-            // Not printable ASCII: the message still names it.
-        }
-        return new GrpcException(
-            new GrpcStatus(GrpcStatusCode.Unavailable, $"Consumer group '{group}' is run by the broker at {address}; connect to that broker."),
+        return new RpcException(
+            new Status(StatusCode.Unavailable, $"Consumer group '{group}' is run by the broker at {address}; connect to that broker."),
             trailers);
     }
 

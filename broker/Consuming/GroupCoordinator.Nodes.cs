@@ -1,4 +1,5 @@
 using EventStream.Broker.Citus;
+using Grpc.Core;
 
 namespace EventStream.Broker.Consuming;
 
@@ -43,8 +44,8 @@ internal sealed partial class GroupCoordinator
                 GroupLog.TopologyFailed(_logger, Group, e);
                 if (!prepared && !_slotReady.Task.IsCompleted)
                 {
-                    _slotReady.TrySetException(new EventStream.Grpc.GrpcException(EventStream.Grpc.GrpcStatusCode.Unavailable,
-                        $"The replication slots of group '{Group}' could not be set up: {e.Message}"));
+                    _slotReady.TrySetException(new RpcException(new Status(StatusCode.Unavailable,
+                        $"The replication slots of group '{Group}' could not be set up: {e.Message}")));
                 }
             }
             try

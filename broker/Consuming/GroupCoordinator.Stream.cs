@@ -1,5 +1,5 @@
 using EventStream.Broker.Citus;
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Broker.Consuming;
 
@@ -69,8 +69,8 @@ internal sealed partial class GroupCoordinator
                 if (!_slotReady.Task.IsCompleted)
                 {
                     // Nobody can join a group without its slot; let them know instead of waiting.
-                    _slotReady.TrySetException(new GrpcException(GrpcStatusCode.Unavailable,
-                        $"The replication slot of group '{Group}' could not be set up: {e.Message}"));
+                    _slotReady.TrySetException(new RpcException(new Status(StatusCode.Unavailable,
+                        $"The replication slot of group '{Group}' could not be set up: {e.Message}")));
                 }
                 try
                 {

@@ -1,5 +1,5 @@
 using EventStream.Broker.Storage;
-using EventStream.Grpc;
+using Grpc.Core;
 using EventStream.Protocol.V1;
 using Npgsql;
 using NpgsqlTypes;
@@ -92,7 +92,7 @@ internal sealed class GroupStore(DatabaseEndpoint database)
         {
             if (commit.Shard < 0 || commit.Shard >= shardCount || commit.Position is null)
             {
-                response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
+                response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)StatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
                 continue;
             }
             var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId) { Node = commit.Position.Node };
@@ -101,13 +101,13 @@ internal sealed class GroupStore(DatabaseEndpoint database)
                 response.Results.Add(new CommitResult
                 {
                     Shard = commit.Shard,
-                    Code = (int)GrpcStatusCode.FailedPrecondition,
+                    Code = (int)StatusCode.FailedPrecondition,
                     Message = $"Member '{member}' does not hold shard {commit.Shard} under epoch {commit.Epoch}: the shard moved to another member.",
                 });
                 continue;
             }
             committed?.Invoke(commit.Shard, position);
-            response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)GrpcStatusCode.OK });
+            response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)StatusCode.OK });
         }
         return response;
     }

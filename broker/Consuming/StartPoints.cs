@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using Grpc.Core;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
@@ -13,7 +13,7 @@ internal static class StartPoints
     {
         StartPoint.Types.Kind.Earliest => DateTime.MinValue,
         StartPoint.Types.Kind.Time => start.Time?.ToDateTime()
-            ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "A start point of kind TIME needs a time."),
+            ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "A start point of kind TIME needs a time.")),
         _ => null,
     };
 }

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Broker.Consuming;
 
@@ -36,14 +36,14 @@ internal sealed partial class TopicPatterns
         var list = patterns.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (list.Count == 0)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, "Subscribe to at least one topic (a name, or a prefix ending in '*').");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Subscribe to at least one topic (a name, or a prefix ending in '*')."));
         }
         foreach (var pattern in list)
         {
             if (pattern.Length == 0 || !ValidPattern().IsMatch(pattern))
             {
-                throw new GrpcException(GrpcStatusCode.InvalidArgument,
-                    $"Invalid topic pattern '{pattern}': use a topic name, or a prefix of one followed by '*'.");
+                throw new RpcException(new Status(StatusCode.InvalidArgument,
+                    $"Invalid topic pattern '{pattern}': use a topic name, or a prefix of one followed by '*'."));
             }
         }
         return new TopicPatterns(list);

@@ -1,8 +1,8 @@
 using EventStream.Broker.Storage;
-using EventStream.Grpc.Server;
-using EventStream.Grpc.Server.Health;
+using EventStream.Protocol.V1;
+using Grpc.HealthCheck;
 using Microsoft.Extensions.Options;
-using ServingStatus = EventStream.Protocol.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace EventStream.Broker.Health;
 
@@ -12,12 +12,28 @@ namespace EventStream.Broker.Health;
 /// </summary>
 internal sealed partial class DatabaseHealthMonitor(
     DatabaseEndpoint database,
-    HealthService health,
-    GrpcMethodRegistry registry,
+    HealthServiceImpl health,
     IOptions<HealthOptions> options,
     TimeProvider timeProvider,
     ILogger<DatabaseHealthMonitor> logger) : BackgroundService
 {
+    /// <summary>The server as a whole ("") and each of its services, as health checks name them.</summary>
+    private static readonly string[] Services =
+        ["", Admin.Descriptor.FullName, Producer.Descriptor.FullName, Consumer.Descriptor.FullName];
+
+    private ServingStatus _status = ServingStatus.NotServing;
+
+    /// <summary>The standard grpc.health.v1 service, reporting NOT_SERVING until the monitor says otherwise.</summary>
+    public static HealthServiceImpl CreateHealthService()
+    {
+        var health = new HealthServiceImpl();
+        foreach (var service in Services)
+        {
+            health.SetStatus(service, ServingStatus.NotServing);
+        }
+        return health;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -69,14 +85,15 @@ internal sealed partial class DatabaseHealthMonitor(
 
     private void SetStatus(ServingStatus status)
     {
-        if (health.GetStatus("") != status)
+        if (_status == status)
         {
-            LogStatusChanged(logger, status);
+            return;
         }
-        health.SetStatus("", status);
-        foreach (var service in registry.Services)
+        _status = status;
+        LogStatusChanged(logger, status);
+        foreach (var service in Services)
         {
-            health.SetStatus(service.FullName, status);
+            health.SetStatus(service, status);
         }
     }
 

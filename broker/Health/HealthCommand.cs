@@ -1,8 +1,7 @@
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Health.V1;
-using EventStream.Protocol.Methods;
-using ServingStatus = EventStream.Protocol.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace EventStream.Broker.Health;
 
@@ -38,7 +37,7 @@ internal static class HealthCommand
         {
             channel = GrpcChannel.ForAddress(address);
         }
-        catch (Exception e) when (e is ArgumentException or UriFormatException)
+        catch (Exception e) when (e is ArgumentException or UriFormatException or InvalidOperationException)
         {
             await output.WriteLineAsync($"{address} is not a broker address (e.g. {DefaultAddress}): {e.Message}");
             return 2;
@@ -48,11 +47,11 @@ internal static class HealthCommand
         {
             try
             {
-                var response = await channel.UnaryAsync(HealthMethods.Check, new HealthCheckRequest(), CallOptions.WithTimeout(Timeout));
+                var response = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow + Timeout);
                 await output.WriteLineAsync($"{address}: {response.Status}");
                 return response.Status == ServingStatus.Serving ? 0 : 1;
             }
-            catch (GrpcException e)
+            catch (RpcException e)
             {
                 await output.WriteLineAsync($"{address}: {e.Status}");
                 return 1;

@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using Grpc.Core;
 using Npgsql;
 using System.Buffers;
 
@@ -120,12 +120,12 @@ internal sealed class EventTransaction(
                     results[i] = BatchResult.Stored(new BatchOutcome(stored!.FirstEventId, stored.IngestTime, true));
                     break;
                 case SequenceVerdict.Ahead:
-                    results[i] = BatchResult.Rejected(new GrpcException(GrpcStatusCode.Aborted,
-                        $"Out of order: producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}' but {state.NextSequence} is next. Send the earlier batches first."));
+                    results[i] = BatchResult.Rejected(new RpcException(new Status(StatusCode.Aborted,
+                        $"Out of order: producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}' but {state.NextSequence} is next. Send the earlier batches first.")));
                     break;
                 default:
-                    results[i] = BatchResult.Rejected(new GrpcException(GrpcStatusCode.FailedPrecondition,
-                        $"Producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}', which is behind {state.NextSequence} and no longer remembered; it cannot be acknowledged again."));
+                    results[i] = BatchResult.Rejected(new RpcException(new Status(StatusCode.FailedPrecondition,
+                        $"Producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}', which is behind {state.NextSequence} and no longer remembered; it cannot be acknowledged again.")));
                     break;
             }
         }
@@ -171,11 +171,11 @@ internal sealed class EventTransaction(
 }
 
 /// <summary>What happened to one batch of a transaction.</summary>
-internal readonly record struct BatchResult(BatchOutcome? Outcome, GrpcException? Error)
+internal readonly record struct BatchResult(BatchOutcome? Outcome, RpcException? Error)
 {
     public static BatchResult Stored(BatchOutcome outcome) => new(outcome, null);
 
-    public static BatchResult Rejected(GrpcException error) => new(null, error);
+    public static BatchResult Rejected(RpcException error) => new(null, error);
 
     public void Deliver(PendingBatch batch)
     {

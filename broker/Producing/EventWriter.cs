@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Threading.Channels;
 using EventStream.Broker.Storage;
-using EventStream.Grpc;
+using EventStream.Broker.Transport;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace EventStream.Broker.Producing;
@@ -54,7 +55,7 @@ internal sealed partial class EventWriter : BackgroundService
         var queue = _queues[(uint)StringComparer.Ordinal.GetHashCode(orderKey) % (uint)_queues.Length];
         if (!queue.Writer.TryWrite(batch))
         {
-            batch.Fail(new GrpcException(GrpcStatusCode.Unavailable, "The broker is shutting down; nothing was acknowledged."));
+            batch.Fail(new RpcException(new Status(StatusCode.Unavailable, "The broker is shutting down; nothing was acknowledged.")));
         }
         return batch.Outcome;
     }
@@ -67,7 +68,7 @@ internal sealed partial class EventWriter : BackgroundService
         }
         catch (Exception) when (!stoppingToken.IsCancellationRequested)
         {
-            FailQueued(new GrpcException(GrpcStatusCode.Unavailable, "The database could not be started."));
+            FailQueued(new RpcException(new Status(StatusCode.Unavailable, "The database could not be started.")));
             return;
         }
         catch (OperationCanceledException)
@@ -155,8 +156,8 @@ internal sealed partial class EventWriter : BackgroundService
         }
         catch (Exception e)
         {
-            var status = StorageCalls.ToStatus(e) ?? new GrpcStatus(GrpcStatusCode.Internal, "The broker failed to store the batch.");
-            if (status.Code == GrpcStatusCode.Internal)
+            // The batches fail with the cause itself; the call answering them maps it to a status.
+            if (CallFailures.KnownStatus(e) is null)
             {
                 LogCommitFailed(_logger, batches.Count, e);
             }
@@ -166,7 +167,7 @@ internal sealed partial class EventWriter : BackgroundService
             }
             foreach (var batch in batches)
             {
-                batch.Fail(new GrpcException(status, innerException: e));
+                batch.Fail(e);
             }
         }
     }
@@ -183,7 +184,7 @@ internal sealed partial class EventWriter : BackgroundService
         }
     }
 
-    private static GrpcException ShuttingDown() => new(GrpcStatusCode.Unavailable, "The broker is shutting down; nothing was acknowledged.");
+    private static RpcException ShuttingDown() => new(new Status(StatusCode.Unavailable, "The broker is shutting down; nothing was acknowledged."));
 
     [LoggerMessage(EventId = 1400, Level = LogLevel.Error, Message = "Storing {Batches} batches failed.")]
     private static partial void LogCommitFailed(ILogger logger, int batches, Exception exception);

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using EventStream.Broker.Topics;
-using EventStream.Grpc;
+using Grpc.Core;
 using EventStream.Protocol.Sharding;
 using EventStream.Protocol.V1;
 using Google.Protobuf;
@@ -19,23 +19,23 @@ internal static class ProduceRequestReader
     {
         if (request.Events.Count == 0)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, "The batch has no events.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "The batch has no events."));
         }
         if (request.Events.Count > options.MaxBatchEvents)
         {
-            throw new GrpcException(GrpcStatusCode.ResourceExhausted,
-                $"The batch has {request.Events.Count} events; at most {options.MaxBatchEvents} are allowed per request. Split it.");
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"The batch has {request.Events.Count} events; at most {options.MaxBatchEvents} are allowed per request. Split it."));
         }
         string? producerId = null;
         if (request.ProducerId.Length > 0)
         {
             if (request.ProducerId.Length > MaxProducerIdLength)
             {
-                throw new GrpcException(GrpcStatusCode.InvalidArgument, $"producer_id may have at most {MaxProducerIdLength} characters.");
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"producer_id may have at most {MaxProducerIdLength} characters."));
             }
             if (request.FirstSequence < 0)
             {
-                throw new GrpcException(GrpcStatusCode.InvalidArgument, "first_sequence must not be negative.");
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "first_sequence must not be negative."));
             }
             producerId = request.ProducerId;
         }
@@ -86,7 +86,7 @@ internal static class ProduceRequestReader
             {
                 if (name.Length == 0)
                 {
-                    throw new GrpcException(GrpcStatusCode.InvalidArgument, $"Event {index} has a header with an empty name.");
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"Event {index} has a header with an empty name."));
                 }
             }
             headers = JsonSerializer.Serialize(data.Headers);
@@ -94,8 +94,8 @@ internal static class ProduceRequestReader
         }
         if (size > maxEventBytes)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument,
-                $"Event {index} has {size} bytes of key, payload and headers; the limit is {maxEventBytes}.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Event {index} has {size} bytes of key, payload and headers; the limit is {maxEventBytes}."));
         }
 
         var shard = key is { } k ? ShardHash.ShardOf(k.Span, shardCount) : keylessShard;

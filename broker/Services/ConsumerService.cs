@@ -1,39 +1,27 @@
+using System.Threading.Channels;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
-using EventStream.Grpc;
-using EventStream.Grpc.Server;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
-using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+using Grpc.Core;
 
 namespace EventStream.Broker.Services;
 
 /// <summary>eventstream.v1.Consumer: Subscribe sessions for SDKs, and Poll/Commit/Leave for scripts.</summary>
-internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, ClusterSettings cluster) : IGrpcService
+internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, ClusterSettings cluster) : Consumer.ConsumerBase
 {
     private const int MaxMemberIdLength = 256;
     private const int DefaultPollEvents = 100;
     private const int MaxPollEvents = 10_000;
     private static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(2);
 
-    public IEnumerable<ServiceDescriptor> Services => [ConsumerMethods.Service];
-
-    public void Bind(GrpcServiceBinder binder)
-    {
-        binder.DuplexStreaming(ConsumerMethods.Subscribe, SubscribeAsync);
-        binder.Unary(ConsumerMethods.Poll, PollAsync);
-        binder.Unary(ConsumerMethods.Commit, CommitAsync);
-        binder.Unary(ConsumerMethods.Leave, LeaveAsync);
-    }
-
-    private async Task SubscribeAsync(RequestStream<SubscribeRequest> requests, ResponseStream<SubscribeResponse> responses, ServerCallContext context)
+    public override async Task Subscribe(IAsyncStreamReader<SubscribeRequest> requests, IServerStreamWriter<SubscribeResponse> responses, ServerCallContext context)
     {
         var token = context.CancellationToken;
-        var first = await requests.ReadNextAsync(token);
+        var first = await requests.MoveNext(token) ? requests.Current : null;
         if (first?.RequestCase != SubscribeRequest.RequestOneofCase.Join)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, "Start a Subscribe session with a join request.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Start a Subscribe session with a join request."));
         }
         var (coordinator, member, format) = await JoinAsync(first.Join, streaming: true, token);
         var session = member.Session;
@@ -41,12 +29,14 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         {
             Joined = new Joined { MemberId = member.Id, HeartbeatInterval = Duration.FromTimeSpan(ConsumeOptions.HeartbeatFor(member.SessionTimeout)) },
         }, token);
-        await StorageCalls.RunAsync(() => coordinator.BalanceAsync(member, token));
+        await coordinator.BalanceAsync(member, token);
 
+        // From here the pump is the session's one writer: commit results join the control messages.
+        var control = member.Control;
         // Ended when the member is dropped (silent past its session timeout) or superseded by a
         // newer session of the same member, so the client learns it must join again.
         using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(token);
-        var pump = Task.Run(() => PumpAsync(coordinator, member, session, format, responses, sessionEnd), CancellationToken.None);
+        var pump = Task.Run(() => PumpAsync(coordinator, member, session, control, format, responses, sessionEnd), CancellationToken.None);
         var leftCleanly = false;
         try
         {
@@ -56,13 +46,14 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
                 switch (request.RequestCase)
                 {
                     case SubscribeRequest.RequestOneofCase.Commit:
-                        var result = await StorageCalls.RunAsync(() => coordinator.CommitAsync(member.Id, request.Commit.Commits, token));
-                        await responses.WriteAsync(new SubscribeResponse { CommitResult = result }, token);
+                        var result = await coordinator.CommitAsync(member.Id, request.Commit.Commits, token);
+                        control.Writer.TryWrite(new SubscribeResponse { CommitResult = result });
+                        member.Wake();
                         break;
                     case SubscribeRequest.RequestOneofCase.Heartbeat:
                         break;
                     default:
-                        throw new GrpcException(GrpcStatusCode.InvalidArgument, "A session joins once; send commits and heartbeats after that.");
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, "A session joins once; send commits and heartbeats after that."));
                 }
             }
             // The client completed its requests: a clean leave.
@@ -71,10 +62,10 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         }
         catch (OperationCanceledException) when (sessionEnd.IsCancellationRequested && !token.IsCancellationRequested)
         {
-            throw new GrpcException(GrpcStatusCode.Unavailable,
+            throw new RpcException(new Status(StatusCode.Unavailable,
                 member.Session != session ? "A newer session of this member took over."
                 : groups.Find(first.Join.Group) != coordinator ? "The group stopped running on this broker (it may run on another one now); join again."
-                : "The member missed its heartbeats for longer than its session timeout; join again.");
+                : "The member missed its heartbeats for longer than its session timeout; join again."));
         }
         finally
         {
@@ -93,10 +84,10 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         }
     }
 
-    private static async Task PumpAsync(GroupCoordinator coordinator, ConnectedMember member, int session, PayloadFormat format, ResponseStream<SubscribeResponse> responses, CancellationTokenSource sessionEnd)
+    private static async Task PumpAsync(GroupCoordinator coordinator, ConnectedMember member, int session, Channel<SubscribeResponse> control,
+        PayloadFormat format, IServerStreamWriter<SubscribeResponse> responses, CancellationTokenSource sessionEnd)
     {
         var cancellationToken = sessionEnd.Token;
-        var control = member.Control;
         while (!cancellationToken.IsCancellationRequested)
         {
             if (member.Left || member.Session != session)
@@ -122,11 +113,11 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         }
     }
 
-    private async Task<PollResponse> PollAsync(PollRequest request, ServerCallContext context)
+    public override async Task<PollResponse> Poll(PollRequest request, ServerCallContext context)
     {
         var token = context.CancellationToken;
-        var (coordinator, member, format) = await JoinAsync(request.Subscription ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "Poll needs a subscription."), streaming: false, token);
-        await StorageCalls.RunAsync(() => coordinator.BalanceAsync(member, token));
+        var (coordinator, member, format) = await JoinAsync(request.Subscription ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "Poll needs a subscription.")), streaming: false, token);
+        await coordinator.BalanceAsync(member, token);
         var maxEvents = request.MaxEvents <= 0 ? DefaultPollEvents : Math.Min(request.MaxEvents, MaxPollEvents);
         var wait = request.MaxWait is null ? DefaultPollWait : request.MaxWait.ToTimeSpan();
         wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > groups.Options.MaxPollWait ? groups.Options.MaxPollWait : wait;
@@ -147,7 +138,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         return response;
     }
 
-    private async Task<CommitResponse> CommitAsync(CommitRequest request, ServerCallContext context)
+    public override async Task<CommitResponse> Commit(CommitRequest request, ServerCallContext context)
     {
         ConsumerGroups.ValidateName(request.Group);
         ValidateMemberId(request.MemberId, required: true);
@@ -156,30 +147,30 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         // the group: its coordinator must learn of the commit to release the events.
         await groups.ThrowIfRunElsewhereAsync(request.Group, token);
         var response = groups.Find(request.Group) is { } coordinator
-            ? await StorageCalls.RunAsync(() => coordinator.CommitAsync(request.MemberId, request.Commits, token))
-            : await StorageCalls.RunAsync(async () => await store.CommitAllAsync(
-                request.Group, request.MemberId, request.Commits, await cluster.GetShardCountAsync(token), committed: null, token));
-        var rejected = response.Results.Where(r => r.Code != (int)GrpcStatusCode.OK).ToList();
+            ? await coordinator.CommitAsync(request.MemberId, request.Commits, token)
+            : await store.CommitAllAsync(
+                request.Group, request.MemberId, request.Commits, await cluster.GetShardCountAsync(token), committed: null, token);
+        var rejected = response.Results.Where(r => r.Code != (int)StatusCode.OK).ToList();
         if (rejected.Count > 0)
         {
-            var code = rejected.All(r => r.Code == (int)GrpcStatusCode.InvalidArgument) ? GrpcStatusCode.InvalidArgument : GrpcStatusCode.FailedPrecondition;
-            throw new GrpcException(code, string.Join(" ", rejected.Select(r => r.Message)));
+            var code = rejected.All(r => r.Code == (int)StatusCode.InvalidArgument) ? StatusCode.InvalidArgument : StatusCode.FailedPrecondition;
+            throw new RpcException(new Status(code, string.Join(" ", rejected.Select(r => r.Message))));
         }
         return response;
     }
 
-    private async Task<LeaveResponse> LeaveAsync(LeaveRequest request, ServerCallContext context)
+    public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)
     {
         ConsumerGroups.ValidateName(request.Group);
         ValidateMemberId(request.MemberId, required: true);
         await groups.ThrowIfRunElsewhereAsync(request.Group, context.CancellationToken);
         if (groups.Find(request.Group) is { } coordinator)
         {
-            await StorageCalls.RunAsync(() => coordinator.LeaveAsync(request.MemberId, context.CancellationToken));
+            await coordinator.LeaveAsync(request.MemberId, context.CancellationToken);
         }
         else
         {
-            await StorageCalls.RunAsync(() => store.LeaveAsync(request.Group, request.MemberId, context.CancellationToken));
+            await store.LeaveAsync(request.Group, request.MemberId, context.CancellationToken);
         }
         return new LeaveResponse();
     }
@@ -193,7 +184,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         var session = subscription.SessionTimeout is null ? options.DefaultSessionTimeout : subscription.SessionTimeout.ToTimeSpan();
         if (session < options.MinSessionTimeout)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"session_timeout must be at least {options.MinSessionTimeout.TotalSeconds:0.###} s.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"session_timeout must be at least {options.MinSessionTimeout.TotalSeconds:0.###} s."));
         }
         var startFrom = StartPoints.From(subscription.Start);
         var coordinator = await groups.JoinAsync(subscription.Group, topics, startFrom, cancellationToken);
@@ -205,7 +196,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
     {
         if ((required && memberId.Length == 0) || memberId.Length > MaxMemberIdLength)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"member_id must have 1 to {MaxMemberIdLength} characters.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"member_id must have 1 to {MaxMemberIdLength} characters."));
         }
     }
 }

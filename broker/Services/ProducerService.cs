@@ -1,31 +1,61 @@
+using System.Threading.Channels;
 using EventStream.Broker.Producing;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
-using EventStream.Grpc;
-using EventStream.Grpc.Server;
-using EventStream.Protocol.Methods;
+using EventStream.Broker.Transport;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
-using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 
 namespace EventStream.Broker.Services;
 
 /// <summary>eventstream.v1.Producer: validates batches and acknowledges them once committed.</summary>
-internal sealed class ProducerService(TopicRegistry topics, ClusterSettings cluster, EventWriter writer, IOptions<ProduceOptions> options) : IGrpcService
+internal sealed class ProducerService(
+    TopicRegistry topics, ClusterSettings cluster, EventWriter writer, CallFailures failures, IOptions<ProduceOptions> options) : Producer.ProducerBase
 {
-    public IEnumerable<ServiceDescriptor> Services => [ProducerMethods.Service];
-
-    public void Bind(GrpcServiceBinder binder)
+    public override async Task<ProduceResponse> Produce(ProduceRequest request, ServerCallContext context)
     {
-        binder.Unary(ProducerMethods.Produce, (request, context) => ProduceAsync(request, OrderKey(request, context), context.CancellationToken));
-        binder.DuplexStreaming(ProducerMethods.ProduceStream, ProduceStreamAsync);
+        var (batch, committed) = await QueueAsync(request, OrderKey(request, context), context.CancellationToken);
+        return Respond(batch, await committed);
     }
 
-    private async Task<ProduceResponse> ProduceAsync(ProduceRequest request, string orderKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Batches of one stream are queued one after another, so they commit in the order sent; only
+    /// the waits for their commits overlap. Answers go out as commits finish, from one writer.
+    /// </summary>
+    public override async Task ProduceStream(IAsyncStreamReader<ProduceStreamRequest> requests, IServerStreamWriter<ProduceStreamResponse> responses, ServerCallContext context)
     {
-        var (batch, committed) = await QueueAsync(request, orderKey, cancellationToken);
-        return Respond(batch, await committed);
+        using var inFlight = new SemaphoreSlim(options.Value.MaxStreamInFlight);
+        var answers = Channel.CreateUnbounded<ProduceStreamResponse>(new UnboundedChannelOptions { SingleReader = true });
+        var sending = SendAnswersAsync(answers.Reader, responses, context.CancellationToken);
+        var pending = new List<Task>();
+        try
+        {
+            await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+            {
+                await inFlight.WaitAsync(context.CancellationToken);
+                var batch = request.Batch ?? new ProduceRequest();
+                Task<ProduceResponse> answer;
+                try
+                {
+                    var (queued, committed) = await QueueAsync(batch, OrderKey(batch, context), context.CancellationToken);
+                    answer = RespondWhenCommittedAsync(queued, committed);
+                }
+                catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
+                {
+                    answer = Task.FromException<ProduceResponse>(e);
+                }
+                pending.Add(AnswerAsync(request.RequestId, answer, answers.Writer, inFlight, context.Method));
+                pending.RemoveAll(t => t.IsCompleted);
+            }
+            await Task.WhenAll(pending);
+        }
+        finally
+        {
+            answers.Writer.TryComplete();
+        }
+        await sending;
     }
 
     /// <summary>Validates a batch and queues it for its writer; the returned task completes at commit.</summary>
@@ -54,54 +84,37 @@ internal sealed class ProducerService(TopicRegistry topics, ClusterSettings clus
         return response;
     }
 
-    private async Task ProduceStreamAsync(RequestStream<ProduceStreamRequest> requests, ResponseStream<ProduceStreamResponse> responses, ServerCallContext context)
-    {
-        using var inFlight = new SemaphoreSlim(options.Value.MaxStreamInFlight);
-        var pending = new List<Task>();
-        var connectionKey = context.HttpContext.Connection.Id;
-        await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
-        {
-            await inFlight.WaitAsync(context.CancellationToken);
-            var batch = request.Batch ?? new ProduceRequest();
-            Task<ProduceResponse> answer;
-            try
-            {
-                // Queued one after another, so a stream's batches commit in the order sent;
-                // only the waits for their commits overlap.
-                var (queued, committed) = await QueueAsync(batch, batch.ProducerId.Length > 0 ? batch.ProducerId : connectionKey, context.CancellationToken);
-                answer = RespondWhenCommittedAsync(queued, committed);
-            }
-            catch (GrpcException e)
-            {
-                answer = Task.FromException<ProduceResponse>(e);
-            }
-            pending.Add(AnswerAsync(request.RequestId, answer, responses, inFlight, context.CancellationToken));
-            pending.RemoveAll(t => t.IsCompleted);
-        }
-        await Task.WhenAll(pending);
-    }
-
     private static async Task<ProduceResponse> RespondWhenCommittedAsync(PendingBatch batch, Task<BatchOutcome> committed) =>
         Respond(batch, await committed);
 
-    private static async Task AnswerAsync(long requestId, Task<ProduceResponse> produce, ResponseStream<ProduceStreamResponse> responses, SemaphoreSlim inFlight, CancellationToken cancellationToken)
+    /// <summary>Waits for a batch's outcome and hands its answer to the stream's writer.</summary>
+    private async Task AnswerAsync(long requestId, Task<ProduceResponse> produce, ChannelWriter<ProduceStreamResponse> answers, SemaphoreSlim inFlight, string method)
     {
         var answer = new ProduceStreamResponse { RequestId = requestId };
         try
         {
             answer.Response = await produce;
         }
-        catch (GrpcException e)
+        catch (Exception e)
         {
-            answer.Error = new BatchError { Code = (int)e.StatusCode, Message = e.Status.Detail };
+            var status = failures.ToStatus(e, method);
+            answer.Error = new BatchError { Code = (int)status.StatusCode, Message = status.Detail };
         }
         finally
         {
             inFlight.Release();
         }
-        await responses.WriteAsync(answer, cancellationToken);
+        answers.TryWrite(answer);
+    }
+
+    private static async Task SendAnswersAsync(ChannelReader<ProduceStreamResponse> answers, IServerStreamWriter<ProduceStreamResponse> responses, CancellationToken cancellationToken)
+    {
+        await foreach (var answer in answers.ReadAllAsync(cancellationToken))
+        {
+            await responses.WriteAsync(answer, cancellationToken);
+        }
     }
 
     private static string OrderKey(ProduceRequest request, ServerCallContext context) =>
-        request.ProducerId.Length > 0 ? request.ProducerId : context.HttpContext.Connection.Id;
+        request.ProducerId.Length > 0 ? request.ProducerId : context.GetHttpContext().Connection.Id;
 }

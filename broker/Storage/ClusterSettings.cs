@@ -11,10 +11,9 @@ internal sealed class ClusterSettings(DatabaseEndpoint database)
     public Task<int> GetShardCountAsync(CancellationToken cancellationToken) =>
         _shardCount is { IsCompletedSuccessfully: true } known ? known : _shardCount = LoadAsync(cancellationToken);
 
-    private Task<int> LoadAsync(CancellationToken cancellationToken) =>
-        StorageCalls.RunAsync(async () =>
-        {
-            await using var command = database.DataSource.CreateCommand("SELECT shard_count FROM eventstream.cluster");
-            return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
-        });
+    private async Task<int> LoadAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT shard_count FROM eventstream.cluster");
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
 }

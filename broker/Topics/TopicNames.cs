@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Broker.Topics;
 
@@ -15,8 +15,8 @@ internal static partial class TopicNames
     {
         if (!ValidName().IsMatch(name))
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument,
-                $"Invalid topic name '{Shorten(name)}': use 1 to 249 characters from A-Z, a-z, 0-9, '.', '_' and '-'.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Invalid topic name '{Shorten(name)}': use 1 to 249 characters from A-Z, a-z, 0-9, '.', '_' and '-'."));
         }
     }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using EventStream.Broker.Storage;
-using EventStream.Grpc;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -27,18 +27,18 @@ internal sealed class TopicRegistry(DatabaseEndpoint database, IOptions<TopicOpt
         {
             topic = await CreateIfMissingAsync(name, cancellationToken);
         }
-        return topic ?? throw new GrpcException(GrpcStatusCode.NotFound, $"Topic '{name}' does not exist; create it with Admin/CreateTopic.");
+        return topic ?? throw new RpcException(new Status(StatusCode.NotFound, $"Topic '{name}' does not exist; create it with Admin/CreateTopic."));
     }
 
     public async Task<TopicInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
-        var topic = await StorageCalls.RunAsync(async () =>
+        TopicInfo? topic;
+        await using (var command = database.DataSource.CreateCommand($"SELECT {Columns} FROM eventstream.topics WHERE name = $1"))
         {
-            await using var command = database.DataSource.CreateCommand($"SELECT {Columns} FROM eventstream.topics WHERE name = $1");
             command.Parameters.Add(new NpgsqlParameter { Value = name });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
-        });
+            topic = await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        }
         Remember(name, topic);
         return topic;
     }
@@ -49,77 +49,71 @@ internal sealed class TopicRegistry(DatabaseEndpoint database, IOptions<TopicOpt
         TopicNames.Validate(name);
         if (retention is { } r && r <= TimeSpan.Zero)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, "Retention must be positive; leave it unset for the default.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Retention must be positive; leave it unset for the default."));
         }
         if (description.Length > TopicNames.MaxDescriptionLength)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"The description has {description.Length} characters; at most {TopicNames.MaxDescriptionLength} are allowed.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"The description has {description.Length} characters; at most {TopicNames.MaxDescriptionLength} are allowed."));
         }
         var topic = await InsertAsync(name, retention ?? Options.DefaultRetention, description, cancellationToken)
-            ?? throw new GrpcException(GrpcStatusCode.AlreadyExists, $"Topic '{name}' already exists.");
+            ?? throw new RpcException(new Status(StatusCode.AlreadyExists, $"Topic '{name}' already exists."));
         Remember(name, topic);
         return topic;
     }
 
-    public Task<IReadOnlyList<TopicInfo>> ListAsync(string prefix, CancellationToken cancellationToken) =>
-        StorageCalls.RunAsync<IReadOnlyList<TopicInfo>>(async () =>
+    public async Task<List<TopicInfo>> ListAsync(string prefix, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"SELECT {Columns} FROM eventstream.topics WHERE starts_with(name, $1) ORDER BY name");
+        command.Parameters.Add(new NpgsqlParameter { Value = prefix });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var topics = new List<TopicInfo>();
+        while (await reader.ReadAsync(cancellationToken))
         {
-            await using var command = database.DataSource.CreateCommand(
-                $"SELECT {Columns} FROM eventstream.topics WHERE starts_with(name, $1) ORDER BY name");
-            command.Parameters.Add(new NpgsqlParameter { Value = prefix });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var topics = new List<TopicInfo>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                topics.Add(Read(reader));
-            }
-            return topics;
-        });
+            topics.Add(Read(reader));
+        }
+        return topics;
+    }
 
     /// <summary>Deletes a topic; its events become unreachable at once and are purged by maintenance.</summary>
     public async Task DeleteAsync(string name, CancellationToken cancellationToken)
     {
         TopicNames.Validate(name);
-        var deleted = await StorageCalls.RunAsync(async () =>
-        {
-            await using var command = database.DataSource.CreateCommand("DELETE FROM eventstream.topics WHERE name = $1");
-            command.Parameters.Add(new NpgsqlParameter { Value = name });
-            return await command.ExecuteNonQueryAsync(cancellationToken);
-        });
+        await using var command = database.DataSource.CreateCommand("DELETE FROM eventstream.topics WHERE name = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
         _cache.TryRemove(name, out _);
         if (deleted == 0)
         {
-            throw new GrpcException(GrpcStatusCode.NotFound, $"Topic '{name}' does not exist.");
+            throw new RpcException(new Status(StatusCode.NotFound, $"Topic '{name}' does not exist."));
         }
     }
 
     /// <summary>Estimated event count and bytes of a topic, from table statistics.</summary>
-    public Task<(long Events, long Bytes)> EstimateSizeAsync(TopicInfo topic, CancellationToken cancellationToken) =>
-        StorageCalls.RunAsync(async () =>
-        {
-            await using var command = database.DataSource.CreateCommand("SELECT events, bytes FROM eventstream.topic_size_estimate($1)");
-            command.Parameters.Add(new NpgsqlParameter { Value = topic.Id });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            return (reader.GetInt64(0), reader.GetInt64(1));
-        });
+    public async Task<(long Events, long Bytes)> EstimateSizeAsync(TopicInfo topic, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT events, bytes FROM eventstream.topic_size_estimate($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = topic.Id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
 
     private async Task<TopicInfo> CreateIfMissingAsync(string name, CancellationToken cancellationToken) =>
         await InsertAsync(name, Options.DefaultRetention, "", cancellationToken)
         ?? await FindAsync(name, cancellationToken)
-        ?? throw new GrpcException(GrpcStatusCode.Aborted, $"Topic '{name}' was deleted while being created; retry.");
+        ?? throw new RpcException(new Status(StatusCode.Aborted, $"Topic '{name}' was deleted while being created; retry."));
 
-    private Task<TopicInfo?> InsertAsync(string name, TimeSpan retention, string description, CancellationToken cancellationToken) =>
-        StorageCalls.RunAsync(async () =>
-        {
-            await using var command = database.DataSource.CreateCommand(
-                $"INSERT INTO eventstream.topics (name, retention, description) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING {Columns}");
-            command.Parameters.Add(new NpgsqlParameter { Value = name });
-            command.Parameters.Add(new NpgsqlParameter { Value = retention });
-            command.Parameters.Add(new NpgsqlParameter { Value = description });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
-        });
+    private async Task<TopicInfo?> InsertAsync(string name, TimeSpan retention, string description, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"INSERT INTO eventstream.topics (name, retention, description) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING {Columns}");
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        command.Parameters.Add(new NpgsqlParameter { Value = retention });
+        command.Parameters.Add(new NpgsqlParameter { Value = description });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
 
     private void Remember(string name, TopicInfo? topic)
     {

@@ -1,9 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Health.V1;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
 
 namespace EventStream.Testing;
 
@@ -20,7 +19,7 @@ public sealed class BrokerProcess : IAsyncDisposable
         _process = process;
         Port = port;
         Address = $"{scheme}://127.0.0.1:{port}";
-        Channel = GrpcChannel.ForAddress(Address, channelOptions);
+        Channel = GrpcChannel.ForAddress(Address, channelOptions ?? new GrpcChannelOptions());
     }
 
     public int Port { get; }
@@ -68,14 +67,14 @@ public sealed class BrokerProcess : IAsyncDisposable
             }
             try
             {
-                var response = await Channel.UnaryAsync(HealthMethods.Check, new HealthCheckRequest(), CallOptions.WithTimeout(TimeSpan.FromSeconds(2)));
+                var response = await new Health.HealthClient(Channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
                 if (response.Status == status)
                 {
                     return;
                 }
                 last = response.Status.ToString();
             }
-            catch (GrpcException e)
+            catch (RpcException e)
             {
                 last = e.Status.ToString();
             }

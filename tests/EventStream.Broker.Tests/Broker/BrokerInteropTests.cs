@@ -45,8 +45,9 @@ public sealed class BrokerInteropTests(BrokerFixture broker)
         using var response = await http.SendAsync(request);
         await response.Content.ReadAsByteArrayAsync();
 
+        // grpc-dotnet answers a request message it cannot read with UNKNOWN (unary calls) or INTERNAL.
         var status = response.Headers.TryGetValues("grpc-status", out var values) ? values.Single() : response.TrailingHeaders.GetValues("grpc-status").Single();
-        Assert.Equal("13", status);
+        Assert.Contains(status, new[] { "2", "13" });
         await broker.Process.WaitUntilServingAsync(TimeSpan.FromSeconds(5));
     }
 

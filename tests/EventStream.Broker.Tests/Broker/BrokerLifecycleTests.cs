@@ -1,6 +1,6 @@
 using EventStream.Broker.Health;
 using EventStream.Testing;
-using ServingStatus = EventStream.Protocol.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace EventStream.Broker.Tests.Broker;
 

@@ -1,9 +1,8 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Health.V1;
-using EventStream.Protocol.Methods;
+using Grpc.Net.Client;
+using Grpc.Health.V1;
 using EventStream.Testing;
 
 namespace EventStream.Broker.Tests.Broker;
@@ -33,7 +32,7 @@ public sealed class BrokerTlsTests
         await using var broker = BrokerProcess.Start(environment, scheme: "https", channelOptions: new GrpcChannelOptions { HttpHandler = handler });
         await broker.WaitUntilServingAsync();
 
-        var response = await broker.Channel.UnaryAsync(HealthMethods.Check, new HealthCheckRequest());
+        var response = await new Grpc.Health.V1.Health.HealthClient(broker.Channel).CheckAsync(new HealthCheckRequest()).ResponseAsync;
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
 

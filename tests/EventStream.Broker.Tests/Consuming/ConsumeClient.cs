@@ -1,6 +1,5 @@
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 
@@ -29,14 +28,14 @@ internal static class ConsumeClient
             PollResponse response;
             try
             {
-                response = await channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest
+                response = await new Consumer.ConsumerClient(channel).PollAsync(new PollRequest
                 {
                     Subscription = subscription,
                     MaxEvents = 1000,
                     MaxWait = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(300)),
-                });
+                }).ResponseAsync;
             }
-            catch (GrpcException e) when (retryUnavailable && e.StatusCode == GrpcStatusCode.Unavailable && DateTime.UtcNow < deadline)
+            catch (RpcException e) when (retryUnavailable && e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(100);
                 continue;
@@ -45,7 +44,7 @@ internal static class ConsumeClient
             events.AddRange(response.Events);
             if (commit && response.Commits.Count > 0)
             {
-                await channel.UnaryAsync(ConsumerMethods.Commit, new CommitRequest { Group = subscription.Group, MemberId = response.MemberId, Commits = { response.Commits } });
+                await new Consumer.ConsumerClient(channel).CommitAsync(new CommitRequest { Group = subscription.Group, MemberId = response.MemberId, Commits = { response.Commits } }).ResponseAsync;
             }
         }
         return events;

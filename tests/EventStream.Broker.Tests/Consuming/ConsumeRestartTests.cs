@@ -1,4 +1,3 @@
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 using EventStream.Testing;
 using static EventStream.Broker.Tests.Consuming.ConsumeClient;
@@ -44,5 +43,5 @@ public sealed class ConsumeRestartTests
     }
 
     private static async Task ProduceAsync(BrokerProcess broker, string topic, int from, int count) =>
-        await broker.Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i))));
+        await new Producer.ProducerClient(broker.Channel).ProduceAsync(Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i)))).ResponseAsync;
 }

@@ -1,7 +1,6 @@
 using EventStream.Broker.Tests.Broker;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 using static EventStream.Broker.Tests.Consuming.ConsumeClient;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
@@ -33,7 +32,7 @@ public sealed class ConsumeTests(BrokerFixture broker)
     public async Task One_member_gets_every_shard()
     {
         var topic = await CreateTopicAsync(Channel);
-        var response = await Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), [topic]) });
+        var response = await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), [topic]) }).ResponseAsync;
         Assert.Equal(Enumerable.Range(0, 32), response.Assigned.Select(l => l.Shard));
     }
 
@@ -50,5 +49,5 @@ public sealed class ConsumeTests(BrokerFixture broker)
     }
 
     private async Task ProduceAsync(string topic, int from, int count) =>
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i))));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i)))).ResponseAsync;
 }

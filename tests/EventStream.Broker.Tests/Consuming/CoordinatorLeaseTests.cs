@@ -1,10 +1,10 @@
+using EventStream.Protocol;
 using EventStream.Broker.Citus;
 using EventStream.Broker.Cluster;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Tests.Maintenance;
-using EventStream.Grpc;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
@@ -69,13 +69,13 @@ public sealed class CoordinatorLeaseTests(PostgresFixture fixture) : IAsyncLifet
         var a = Broker("a");
         await using var lease = await a.AcquireAsync(_group, TestTimeout.Token());
 
-        var redirect = await Assert.ThrowsAsync<GrpcException>(() => Broker("b").AcquireAsync(_group, TestTimeout.Token()));
-        Assert.Equal(GrpcStatusCode.Unavailable, redirect.StatusCode);
+        var redirect = await Assert.ThrowsAsync<RpcException>(() => Broker("b").AcquireAsync(_group, TestTimeout.Token()));
+        Assert.Equal(StatusCode.Unavailable, redirect.StatusCode);
         Assert.Contains("http://a:7400", redirect.Status.Detail, StringComparison.Ordinal);
-        Assert.Equal("http://a:7400", redirect.Trailers.GetValue(ConsumerMethods.CoordinatorMetadataKey));
+        Assert.Equal("http://a:7400", redirect.Trailers.GetValue(CoordinatorRedirect.MetadataKey));
 
-        var elsewhere = await Assert.ThrowsAsync<GrpcException>(() => Broker("b").ThrowIfHeldElsewhereAsync(_group, TestTimeout.Token()));
-        Assert.Equal("http://a:7400", elsewhere.Trailers.GetValue(ConsumerMethods.CoordinatorMetadataKey));
+        var elsewhere = await Assert.ThrowsAsync<RpcException>(() => Broker("b").ThrowIfHeldElsewhereAsync(_group, TestTimeout.Token()));
+        Assert.Equal("http://a:7400", elsewhere.Trailers.GetValue(CoordinatorRedirect.MetadataKey));
         await a.ThrowIfHeldElsewhereAsync(_group, TestTimeout.Token());
     }
 

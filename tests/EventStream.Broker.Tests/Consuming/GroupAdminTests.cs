@@ -1,8 +1,7 @@
 using System.Globalization;
 using EventStream.Broker.Tests.Broker;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 using Npgsql;
 using static EventStream.Broker.Tests.Consuming.ConsumeClient;
@@ -22,11 +21,11 @@ public sealed class GroupAdminTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
         var subscription = Subscription(group, [topic], StartPoint.Types.Kind.Earliest);
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(0, 10).Select(i => Event("k", "e" + i))));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 10).Select(i => Event("k", "e" + i)))).ResponseAsync;
         var consumed = await PollUntilAsync(Channel, subscription, 10, TimeSpan.FromSeconds(30));
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(0, 5).Select(i => Event("k", "late" + i))));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 5).Select(i => Event("k", "late" + i)))).ResponseAsync;
 
-        var listed = await Channel.UnaryAsync(AdminMethods.ListGroups, new ListGroupsRequest());
+        var listed = await new Admin.AdminClient(Channel).ListGroupsAsync(new ListGroupsRequest()).ResponseAsync;
         var summary = Assert.Single(listed.Groups, g => g.Group == group);
         Assert.Equal([topic], summary.Topics);
         Assert.Equal(1, summary.MemberCount);
@@ -36,7 +35,7 @@ public sealed class GroupAdminTests(BrokerFixture broker)
         var deadline = DateTime.UtcNow.AddSeconds(30);
         do
         {
-            description = await Channel.UnaryAsync(AdminMethods.DescribeGroup, new DescribeGroupRequest { Group = group });
+            description = await new Admin.AdminClient(Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = group }).ResponseAsync;
         }
         while (description.Shards[shard].LagEvents < 5 && DateTime.UtcNow < deadline && await Delay());
         var member = Assert.Single(description.Members);
@@ -60,17 +59,17 @@ public sealed class GroupAdminTests(BrokerFixture broker)
     {
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
-        await Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = Subscription(group, [topic]) });
+        await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = Subscription(group, [topic]) }).ResponseAsync;
         // One slot on a single PostgreSQL; one per worker on Citus.
         Assert.Equal(BrokerFixture.CitusWorkers is { } workers ? int.Parse(workers, CultureInfo.InvariantCulture) : 1, await SlotCountAsync(group));
 
-        await Channel.UnaryAsync(AdminMethods.DeleteGroup, new DeleteGroupRequest { Group = group });
+        await new Admin.AdminClient(Channel).DeleteGroupAsync(new DeleteGroupRequest { Group = group }).ResponseAsync;
 
         Assert.Equal(0, await SlotCountAsync(group));
-        var gone = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.DescribeGroup, new DescribeGroupRequest { Group = group }));
-        Assert.Equal(GrpcStatusCode.NotFound, gone.StatusCode);
-        var again = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.DeleteGroup, new DeleteGroupRequest { Group = group }));
-        Assert.Equal(GrpcStatusCode.NotFound, again.StatusCode);
+        var gone = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = group }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+        var again = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).DeleteGroupAsync(new DeleteGroupRequest { Group = group }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, again.StatusCode);
     }
 
     [Fact]
@@ -79,15 +78,14 @@ public sealed class GroupAdminTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
         var subscription = Subscription(group, [topic], StartPoint.Types.Kind.Earliest);
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(0, 20).Select(i => Event("k" + i, "e" + i))));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 20).Select(i => Event("k" + i, "e" + i)))).ResponseAsync;
         Assert.Equal(20, (await PollUntilAsync(Channel, subscription, 20, TimeSpan.FromSeconds(30))).Count);
 
-        var busy = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.ResetGroup,
-            new ResetGroupRequest { Group = group, Start = new StartPoint { Kind = StartPoint.Types.Kind.Earliest } }));
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, busy.StatusCode);
+        var busy = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).ResetGroupAsync(new ResetGroupRequest { Group = group, Start = new StartPoint { Kind = StartPoint.Types.Kind.Earliest } }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, busy.StatusCode);
 
-        await Channel.UnaryAsync(ConsumerMethods.Leave, new LeaveRequest { Group = group, MemberId = subscription.MemberId });
-        await Channel.UnaryAsync(AdminMethods.ResetGroup, new ResetGroupRequest { Group = group, Start = new StartPoint { Kind = StartPoint.Types.Kind.Earliest } });
+        await new Consumer.ConsumerClient(Channel).LeaveAsync(new LeaveRequest { Group = group, MemberId = subscription.MemberId }).ResponseAsync;
+        await new Admin.AdminClient(Channel).ResetGroupAsync(new ResetGroupRequest { Group = group, Start = new StartPoint { Kind = StartPoint.Types.Kind.Earliest } }).ResponseAsync;
 
         subscription.MemberId = "";
         var again = await PollUntilAsync(Channel, subscription, 20, TimeSpan.FromSeconds(30));
@@ -97,16 +95,14 @@ public sealed class GroupAdminTests(BrokerFixture broker)
     [Fact]
     public async Task Bad_group_requests_get_a_clear_status()
     {
-        var bad = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.DescribeGroup, new DescribeGroupRequest { Group = "no spaces" }));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, bad.StatusCode);
-        var noTopics = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ConsumerMethods.Poll,
-            new PollRequest { Subscription = new Subscription { Group = "g-" + Guid.NewGuid().ToString("N") } }));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, noTopics.StatusCode);
-        var badPattern = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ConsumerMethods.Poll,
-            new PollRequest { Subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), ["a*b"]) }));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, badPattern.StatusCode);
-        var noMember = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ConsumerMethods.Commit, new CommitRequest { Group = "g" }));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, noMember.StatusCode);
+        var bad = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = "no spaces" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        var noTopics = await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = new Subscription { Group = "g-" + Guid.NewGuid().ToString("N") } }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, noTopics.StatusCode);
+        var badPattern = await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), ["a*b"]) }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, badPattern.StatusCode);
+        var noMember = await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(Channel).CommitAsync(new CommitRequest { Group = "g" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, noMember.StatusCode);
     }
 
     /// <summary>The group's slots on every node of the database.</summary>

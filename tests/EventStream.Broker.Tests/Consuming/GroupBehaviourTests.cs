@@ -1,7 +1,6 @@
 using EventStream.Broker.Tests.Broker;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 using static EventStream.Broker.Tests.Consuming.ConsumeClient;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
@@ -56,20 +55,20 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
         var stale = Subscription(group, [topic], session: TimeSpan.FromSeconds(1));
-        var first = await Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = stale });
+        var first = await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = stale }).ResponseAsync;
         await Task.Delay(1500);
         var taker = Subscription(group, [topic], session: TimeSpan.FromSeconds(10));
-        var second = await Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = taker });
+        var second = await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = taker }).ResponseAsync;
         Assert.Equal(32, second.Assigned.Count);
 
         var lease = first.Assigned[0];
-        var error = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ConsumerMethods.Commit, new CommitRequest
+        var error = await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(Channel).CommitAsync(new CommitRequest
         {
             Group = group,
             MemberId = first.MemberId,
             Commits = { new ShardCommit { Shard = lease.Shard, Epoch = lease.Epoch, Position = new Position { CommitLsn = 1 } } },
-        }));
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, error.StatusCode);
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
     }
 
     [Fact]
@@ -128,7 +127,7 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var subscription = Subscription("g-" + Guid.NewGuid().ToString("N"), [topic], StartPoint.Types.Kind.Earliest);
         subscription.PayloadFormat = PayloadFormat.Json;
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [new EventData { Text = "{\"n\": 1}" }, new EventData { Text = "plain" }]));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [new EventData { Text = "{\"n\": 1}" }, new EventData { Text = "plain" }])).ResponseAsync;
 
         var events = await PollUntilAsync(Channel, subscription, 2, TimeSpan.FromSeconds(30));
         var ordered = events.OrderBy(e => e.EventId).ToList();
@@ -137,7 +136,7 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
     }
 
     private async Task ProduceAsync(string topic, int from, int count) =>
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i))));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i)))).ResponseAsync;
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {

@@ -1,6 +1,6 @@
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using EventStream.Protocol;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 using EventStream.Testing;
 using Google.Protobuf.WellKnownTypes;
@@ -27,17 +27,14 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         await WaitUntilAsync(() => first.Shards.Count == 32, "the first member holds every shard");
         Assert.Equal(a.Address, await cluster.CoordinatorOfAsync(group));
         // Either broker says which one runs the group.
-        var described = await b.Channel.UnaryAsync(AdminMethods.DescribeGroup, new DescribeGroupRequest { Group = group });
+        var described = await new Admin.AdminClient(b.Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = group }).ResponseAsync;
         Assert.Equal(a.Address, described.Coordinator.Address);
 
-        var subscribe = await Assert.ThrowsAsync<GrpcException>(() => SubscribeSession.JoinAsync(b.Channel, Subscription(group, [topic], session: Session)));
+        var subscribe = await Assert.ThrowsAsync<RpcException>(() => SubscribeSession.JoinAsync(b.Channel, Subscription(group, [topic], session: Session)));
         AssertRedirectedTo(a, subscribe);
-        AssertRedirectedTo(a, await Assert.ThrowsAsync<GrpcException>(() => b.Channel.UnaryAsync(ConsumerMethods.Poll,
-            new PollRequest { Subscription = Subscription(group, [topic], session: Session), MaxWait = Duration.FromTimeSpan(TimeSpan.Zero) })));
-        AssertRedirectedTo(a, await Assert.ThrowsAsync<GrpcException>(() => b.Channel.UnaryAsync(ConsumerMethods.Commit,
-            new CommitRequest { Group = group, MemberId = first.MemberId, Commits = { new ShardCommit { Shard = 0, Epoch = 1, Position = new Position() } } })));
-        AssertRedirectedTo(a, await Assert.ThrowsAsync<GrpcException>(() => b.Channel.UnaryAsync(ConsumerMethods.Leave,
-            new LeaveRequest { Group = group, MemberId = first.MemberId })));
+        AssertRedirectedTo(a, await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(b.Channel).PollAsync(new PollRequest { Subscription = Subscription(group, [topic], session: Session), MaxWait = Duration.FromTimeSpan(TimeSpan.Zero) }).ResponseAsync));
+        AssertRedirectedTo(a, await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(b.Channel).CommitAsync(new CommitRequest { Group = group, MemberId = first.MemberId, Commits = { new ShardCommit { Shard = 0, Epoch = 1, Position = new Position() } } }).ResponseAsync));
+        AssertRedirectedTo(a, await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(b.Channel).LeaveAsync(new LeaveRequest { Group = group, MemberId = first.MemberId }).ResponseAsync));
 
         // A real gRPC client (python grpcio) reads the same status and trailer, on unary and streaming calls.
         await using (var python = ExternalProcess.Start("/usr/bin/python3", [
@@ -50,12 +47,12 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         }
 
         // Following the trailer: the second member joins where the group runs and gets its share.
-        using var coordinator = GrpcChannel.ForAddress(subscribe.Trailers.GetValue(ConsumerMethods.CoordinatorMetadataKey)!);
+        using var coordinator = GrpcChannel.ForAddress(subscribe.Trailers.GetValue(CoordinatorRedirect.MetadataKey)!);
         await using var second = await SubscribeSession.JoinAsync(coordinator, Subscription(group, [topic], session: Session));
         await WaitUntilAsync(() => first.Shards.Count == 16 && second.Shards.Count == 16, "each member holds half", TimeSpan.FromSeconds(60));
 
         // Any broker takes produce requests; the group's broker delivers them.
-        await b.Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(0, 64).Select(i => Event("k" + i, "e" + i))));
+        await new Producer.ProducerClient(b.Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 64).Select(i => Event("k" + i, "e" + i)))).ResponseAsync;
         await WaitUntilAsync(() => first.Received.Count + second.Received.Count == 64, "every event was delivered");
         Assert.NotEmpty(first.Received);
         Assert.NotEmpty(second.Received);
@@ -88,7 +85,7 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
             {
                 after.AddRange(await PollUntilAsync(b.Channel, subscription, 150 - before.Count - after.Count, TimeSpan.FromSeconds(5)));
             }
-            catch (GrpcException e) when (e.StatusCode == GrpcStatusCode.Unavailable)
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
             {
                 // The dead broker's lease has not expired yet.
                 AssertRedirectedTo(a, e);
@@ -113,7 +110,7 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         var b = await cluster.StartBrokerAsync();
         var topic = await CreateTopicAsync(a.Channel);
         var subscription = Subscription(NewGroup(), [topic], session: Session);
-        var joined = await a.Channel.UnaryAsync(ConsumerMethods.Poll, new PollRequest { Subscription = subscription, MaxWait = Duration.FromTimeSpan(TimeSpan.Zero) });
+        var joined = await new Consumer.ConsumerClient(a.Channel).PollAsync(new PollRequest { Subscription = subscription, MaxWait = Duration.FromTimeSpan(TimeSpan.Zero) }).ResponseAsync;
         subscription.MemberId = joined.MemberId;
         Assert.Equal(a.Address, await cluster.CoordinatorOfAsync(subscription.Group));
 
@@ -149,7 +146,7 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
                 {
                     second = await SubscribeSession.JoinAsync(b.Channel, Subscription(group, [topic], session: Session));
                 }
-                catch (GrpcException e) when (e.StatusCode == GrpcStatusCode.Unavailable && DateTime.UtcNow < deadline)
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline)
                 {
                     await Task.Delay(200);
                 }
@@ -165,7 +162,7 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
                 a.Resume();
                 await WaitUntilAsync(() => a.Output.Contains("lost the coordinator lease", StringComparison.Ordinal), "the woken broker noticed");
                 await WaitUntilAsync(() => first.Failure is not null, "the woken broker ended its member's session");
-                Assert.Equal(GrpcStatusCode.Unavailable, Assert.IsType<GrpcException>(first.Failure).StatusCode);
+                Assert.Equal(StatusCode.Unavailable, Assert.IsType<RpcException>(first.Failure).StatusCode);
 
                 await ProduceAsync(b, topic, 20, 20);
                 await WaitUntilAsync(() => second.Received.Count == 40, "the second member keeps receiving");
@@ -179,17 +176,17 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         }
     }
 
-    private static void AssertRedirectedTo(BrokerProcess coordinator, GrpcException e)
+    private static void AssertRedirectedTo(BrokerProcess coordinator, RpcException e)
     {
-        Assert.Equal(GrpcStatusCode.Unavailable, e.StatusCode);
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
         Assert.Contains(coordinator.Address, e.Status.Detail, StringComparison.Ordinal);
-        Assert.Equal(coordinator.Address, e.Trailers.GetValue(ConsumerMethods.CoordinatorMetadataKey));
+        Assert.Equal(coordinator.Address, e.Trailers.GetValue(CoordinatorRedirect.MetadataKey));
     }
 
     private static string NewGroup() => "g-" + Guid.NewGuid().ToString("N");
 
     private static async Task ProduceAsync(BrokerProcess broker, string topic, int from, int count) =>
-        await broker.Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i))));
+        await new Producer.ProducerClient(broker.Channel).ProduceAsync(Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i)))).ResponseAsync;
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {

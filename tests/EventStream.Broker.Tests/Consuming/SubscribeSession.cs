@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Tests.Consuming;
@@ -9,13 +8,15 @@ namespace EventStream.Broker.Tests.Consuming;
 /// <summary>A member on the raw Subscribe contract: records what the broker pushes; commits when told to.</summary>
 internal sealed class SubscribeSession : IAsyncDisposable
 {
-    private readonly GrpcCall<SubscribeRequest, SubscribeResponse> _call;
+    private readonly AsyncDuplexStreamingCall<SubscribeRequest, SubscribeResponse> _call;
+    // grpc-dotnet takes one write at a time; heartbeats and commits share the request stream.
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Task _reading;
     private readonly Lock _lock = new();
     private readonly Dictionary<int, long> _shards = [];
     private readonly CancellationTokenSource _heartbeats = new();
 
-    private SubscribeSession(GrpcCall<SubscribeRequest, SubscribeResponse> call, string group)
+    private SubscribeSession(AsyncDuplexStreamingCall<SubscribeRequest, SubscribeResponse> call, string group)
     {
         _call = call;
         Group = group;
@@ -44,8 +45,8 @@ internal sealed class SubscribeSession : IAsyncDisposable
 
     public static async Task<SubscribeSession> JoinAsync(GrpcChannel channel, Subscription subscription)
     {
-        var call = channel.StartStreamingCall(ConsumerMethods.Subscribe);
-        await call.WriteAsync(new SubscribeRequest { Join = subscription });
+        var call = new Consumer.ConsumerClient(channel).Subscribe();
+        await call.RequestStream.WriteAsync(new SubscribeRequest { Join = subscription });
         var session = new SubscribeSession(call, subscription.Group);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (session.MemberId.Length == 0)
@@ -69,14 +70,15 @@ internal sealed class SubscribeSession : IAsyncDisposable
             .Select(r => new ShardCommit { Shard = r.Event.Shard, Epoch = r.Epoch, Position = r.Event.Position });
         var request = new CommitRequest { Group = Group, MemberId = MemberId };
         request.Commits.Add(commits);
-        await _call.WriteAsync(new SubscribeRequest { Commit = request });
+        await WriteAsync(new SubscribeRequest { Commit = request }, CancellationToken.None);
     }
 
     /// <summary>Leaves cleanly: completes the requests, then waits for the broker to end the call.</summary>
     public async Task LeaveAsync()
     {
         await _heartbeats.CancelAsync();
-        await _call.CompleteRequestsAsync();
+        await _writeLock.WaitAsync();
+        await _call.RequestStream.CompleteAsync();
         await _reading;
     }
 
@@ -89,7 +91,7 @@ internal sealed class SubscribeSession : IAsyncDisposable
         {
             await _reading;
         }
-        catch (GrpcException)
+        catch (RpcException)
         {
         }
     }
@@ -108,14 +110,27 @@ internal sealed class SubscribeSession : IAsyncDisposable
             while (!_heartbeats.IsCancellationRequested)
             {
                 await Task.Delay(interval, _heartbeats.Token);
-                await _call.WriteAsync(new SubscribeRequest { Heartbeat = new Heartbeat() }, _heartbeats.Token);
+                await WriteAsync(new SubscribeRequest { Heartbeat = new Heartbeat() }, _heartbeats.Token);
             }
         }
         catch (Exception) when (_heartbeats.IsCancellationRequested || Failure is not null)
         {
         }
-        catch (GrpcException)
+        catch (RpcException)
         {
+        }
+    }
+
+    private async Task WriteAsync(SubscribeRequest request, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _call.RequestStream.WriteAsync(request, cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 
@@ -123,7 +138,7 @@ internal sealed class SubscribeSession : IAsyncDisposable
     {
         try
         {
-            await foreach (var response in _call.ReadAllAsync())
+            await foreach (var response in _call.ResponseStream.ReadAllAsync())
             {
                 switch (response.ResponseCase)
                 {
@@ -149,7 +164,7 @@ internal sealed class SubscribeSession : IAsyncDisposable
                     case SubscribeResponse.ResponseOneofCase.CommitResult:
                         foreach (var result in response.CommitResult.Results.Where(r => r.Code != 0))
                         {
-                            Failure ??= new GrpcException((GrpcStatusCode)result.Code, result.Message);
+                            Failure ??= new RpcException(new Status((StatusCode)result.Code, result.Message));
                         }
                         break;
                 }

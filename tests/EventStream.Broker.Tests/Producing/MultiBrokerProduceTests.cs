@@ -1,6 +1,6 @@
+using EventStream.Protocol.V1;
 using EventStream.Broker.Tests.Consuming;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Net.Client;
 using Npgsql;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
 
@@ -20,17 +20,17 @@ public sealed class MultiBrokerProduceTests(PostgresFixture fixture)
         var producer = Guid.NewGuid().ToString();
 
         // a stores 0-9 and remembers where the producer stands; then the producer reconnects to b.
-        await a.Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Values("first", 10), producer, 0));
+        await new Producer.ProducerClient(a.Channel).ProduceAsync(Batch(topic, Values("first", 10), producer, 0)).ResponseAsync;
         var second = Batch(topic, Values("second", 10), producer, 10);
-        var storedByB = await b.Channel.UnaryAsync(ProducerMethods.Produce, second);
+        var storedByB = await new Producer.ProducerClient(b.Channel).ProduceAsync(second).ResponseAsync;
 
         // Its retry of 10-19 reaches a, whose own memory still says 10 is next.
-        var retried = await a.Channel.UnaryAsync(ProducerMethods.Produce, second);
+        var retried = await new Producer.ProducerClient(a.Channel).ProduceAsync(second).ResponseAsync;
         Assert.True(retried.Duplicate);
         Assert.Equal(storedByB.FirstEventId, retried.FirstEventId);
         Assert.Equal(storedByB.Shards, retried.Shards);
 
-        var third = await a.Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Values("third", 10), producer, 20));
+        var third = await new Producer.ProducerClient(a.Channel).ProduceAsync(Batch(topic, Values("third", 10), producer, 20)).ResponseAsync;
         Assert.False(third.Duplicate);
 
         var stored = await StoredAsync(cluster.Database, topic);

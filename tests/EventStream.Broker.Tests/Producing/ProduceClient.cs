@@ -1,5 +1,4 @@
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 using Google.Protobuf;
 using Npgsql;
@@ -19,7 +18,7 @@ internal static class ProduceClient
         {
             request.Retention = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(r);
         }
-        await channel.UnaryAsync(AdminMethods.CreateTopic, request);
+        await new Admin.AdminClient(channel).CreateTopicAsync(request).ResponseAsync;
         return name;
     }
 

@@ -1,6 +1,6 @@
+using EventStream.Protocol.V1;
 using EventStream.Broker.Embedded;
-using EventStream.Grpc;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
 using EventStream.Testing;
 using Npgsql;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
@@ -18,7 +18,7 @@ public sealed class ProduceFaultTests
         var topic = await CreateTopicAsync(broker.Channel);
 
         var acknowledged = new List<long>();
-        var failures = new List<GrpcStatusCode>();
+        var failures = new List<StatusCode>();
         var restarted = false;
         var acksAfterRestart = 0;
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -31,12 +31,11 @@ public sealed class ProduceFaultTests
             }
             try
             {
-                var response = await broker.Channel.UnaryAsync(ProducerMethods.Produce,
-                    Batch(topic, Enumerable.Range(0, 20).Select(j => Event("k" + (j % 5), $"{i}-{j}"))));
+                var response = await new Producer.ProducerClient(broker.Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 20).Select(j => Event("k" + (j % 5), $"{i}-{j}")))).ResponseAsync;
                 acknowledged.AddRange(response.Deliveries().Select(d => d.EventId));
                 acksAfterRestart += restarted ? 1 : 0;
             }
-            catch (GrpcException e)
+            catch (RpcException e)
             {
                 failures.Add(e.StatusCode);
                 await Task.Delay(50);
@@ -45,7 +44,7 @@ public sealed class ProduceFaultTests
 
         Assert.True(restarted);
         Assert.True(acksAfterRestart >= 50, $"Only {acksAfterRestart} batches were acknowledged after the restart.");
-        Assert.All(failures, code => Assert.Equal(GrpcStatusCode.Unavailable, code));
+        Assert.All(failures, code => Assert.Equal(StatusCode.Unavailable, code));
 
         await using var database = NpgsqlDataSource.Create(EmbeddedDatabase.ConnectionString(directory.Path));
         var stored = (await StoredAsync(database, topic)).Select(s => s.EventId).ToHashSet();

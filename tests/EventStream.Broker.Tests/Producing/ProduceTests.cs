@@ -1,7 +1,6 @@
 using EventStream.Broker.Tests.Broker;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.Sharding;
 using EventStream.Protocol.V1;
 using Google.Protobuf;
@@ -20,8 +19,7 @@ public sealed class ProduceTests(BrokerFixture broker)
     public async Task Every_acknowledged_event_is_stored_exactly_once()
     {
         var topic = await CreateTopicAsync(Channel);
-        var response = await Channel.UnaryAsync(ProducerMethods.Produce,
-            Batch(topic, Enumerable.Range(0, 500).Select(i => Event(i % 3 == 0 ? null : "k" + (i % 7), "p" + i))));
+        var response = await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 500).Select(i => Event(i % 3 == 0 ? null : "k" + (i % 7), "p" + i)))).ResponseAsync;
 
         Assert.Equal(500, response.Deliveries().Count);
         var stored = await StoredAsync(broker.Database, topic);
@@ -40,7 +38,7 @@ public sealed class ProduceTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         for (var i = 0; i < 20; i++)
         {
-            await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event("customer-42", "a" + i), Event("customer-7", "b" + i)]));
+            await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event("customer-42", "a" + i), Event("customer-7", "b" + i)])).ResponseAsync;
         }
         var stored = await StoredAsync(broker.Database, topic);
         var shardCount = await ShardCountAsync();
@@ -57,7 +55,7 @@ public sealed class ProduceTests(BrokerFixture broker)
     public async Task Keyless_events_of_a_batch_share_a_shard()
     {
         var topic = await CreateTopicAsync(Channel);
-        var response = await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, Enumerable.Range(0, 50).Select(i => Event(null, "x" + i))));
+        var response = await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 50).Select(i => Event(null, "x" + i)))).ResponseAsync;
         Assert.Single(response.Deliveries().Select(d => d.Shard).Distinct());
     }
 
@@ -68,15 +66,15 @@ public sealed class ProduceTests(BrokerFixture broker)
         var producer = Guid.NewGuid().ToString();
         var batch = Batch(topic, Enumerable.Range(0, 10).Select(i => Event("k" + i, "v" + i)), producer, firstSequence: 0);
 
-        var first = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
-        var retry = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
+        var first = await new Producer.ProducerClient(Channel).ProduceAsync(batch).ResponseAsync;
+        var retry = await new Producer.ProducerClient(Channel).ProduceAsync(batch).ResponseAsync;
 
         Assert.All(first.Deliveries(), d => Assert.False(d.Duplicate));
         Assert.All(retry.Deliveries(), d => Assert.True(d.Duplicate));
         Assert.Equal(first.Deliveries().Select(d => (d.Shard, d.EventId, d.IngestTime)), retry.Deliveries().Select(d => (d.Shard, d.EventId, d.IngestTime)));
         Assert.Equal(10, (await StoredAsync(broker.Database, topic)).Count);
 
-        var next = await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event(null, "next")], producer, firstSequence: 10));
+        var next = await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event(null, "next")], producer, firstSequence: 10)).ResponseAsync;
         Assert.False(next.Deliveries()[0].Duplicate);
         Assert.Equal(11, (await StoredAsync(broker.Database, topic)).Count);
     }
@@ -87,8 +85,8 @@ public sealed class ProduceTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var producer = Guid.NewGuid().ToString();
         var batch = Batch(topic, [Event(null, "a"), Event(null, "b")], producer, firstSequence: 0);
-        var first = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
-        var retry = await Channel.UnaryAsync(ProducerMethods.Produce, batch);
+        var first = await new Producer.ProducerClient(Channel).ProduceAsync(batch).ResponseAsync;
+        var retry = await new Producer.ProducerClient(Channel).ProduceAsync(batch).ResponseAsync;
         Assert.Equal(first.Deliveries().Select(d => d.Shard), retry.Deliveries().Select(d => d.Shard));
     }
 
@@ -97,14 +95,14 @@ public sealed class ProduceTests(BrokerFixture broker)
     {
         var topic = await CreateTopicAsync(Channel);
         var producer = Guid.NewGuid().ToString();
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event(null, "0")], producer, 0));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event(null, "0")], producer, 0)).ResponseAsync;
 
-        var gap = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event(null, "5")], producer, 5)));
-        Assert.Equal(GrpcStatusCode.Aborted, gap.StatusCode);
+        var gap = await Assert.ThrowsAsync<RpcException>(() => new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event(null, "5")], producer, 5)).ResponseAsync);
+        Assert.Equal(StatusCode.Aborted, gap.StatusCode);
         Assert.Contains("1 is next", gap.Status.Detail, StringComparison.Ordinal);
 
-        var stale = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event(null, "a"), Event(null, "b")], producer, 0)));
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, stale.StatusCode);
+        var stale = await Assert.ThrowsAsync<RpcException>(() => new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event(null, "a"), Event(null, "b")], producer, 0)).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, stale.StatusCode);
         Assert.Single(await StoredAsync(broker.Database, topic));
     }
 
@@ -112,7 +110,7 @@ public sealed class ProduceTests(BrokerFixture broker)
     public async Task Concurrent_small_requests_share_transactions()
     {
         var topic = await CreateTopicAsync(Channel);
-        var requests = Enumerable.Range(0, 300).Select(i => Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event("k" + i, "v" + i)])));
+        var requests = Enumerable.Range(0, 300).Select(i => new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event("k" + i, "v" + i)])).ResponseAsync);
         await Task.WhenAll(requests);
 
         // A transaction stamps its rows with one ingest time (xmin would do on one node, not on Citus).
@@ -129,15 +127,15 @@ public sealed class ProduceTests(BrokerFixture broker)
     public async Task Produce_stream_answers_each_batch_by_request_id_and_survives_a_bad_one()
     {
         var topic = await CreateTopicAsync(Channel);
-        using var call = Channel.StartStreamingCall(ProducerMethods.ProduceStream);
+        using var call = new Producer.ProducerClient(Channel).ProduceStream();
         for (var i = 0; i < 20; i++)
         {
             var target = i == 7 ? "no-such-topic-" + Guid.NewGuid().ToString("N") : topic;
-            await call.WriteAsync(new ProduceStreamRequest { RequestId = 100 + i, Batch = Batch(target, [Event("k", "v" + i)]) });
+            await call.RequestStream.WriteAsync(new ProduceStreamRequest { RequestId = 100 + i, Batch = Batch(target, [Event("k", "v" + i)]) });
         }
-        await call.CompleteRequestsAsync();
+        await call.RequestStream.CompleteAsync();
         var answers = new List<ProduceStreamResponse>();
-        await foreach (var answer in call.ReadAllAsync())
+        await foreach (var answer in call.ResponseStream.ReadAllAsync())
         {
             answers.Add(answer);
         }
@@ -145,7 +143,7 @@ public sealed class ProduceTests(BrokerFixture broker)
         Assert.Equal(Enumerable.Range(100, 20).Select(i => (long)i), answers.Select(a => a.RequestId).Order());
         var failed = Assert.Single(answers, a => a.ResultCase == ProduceStreamResponse.ResultOneofCase.Error);
         Assert.Equal(107, failed.RequestId);
-        Assert.Equal((int)GrpcStatusCode.NotFound, failed.Error.Code);
+        Assert.Equal((int)StatusCode.NotFound, failed.Error.Code);
         Assert.Equal(19, (await StoredAsync(broker.Database, topic)).Count);
     }
 
@@ -156,15 +154,15 @@ public sealed class ProduceTests(BrokerFixture broker)
         var producer = Guid.NewGuid().ToString();
         const int Batches = 60;
         const int PerBatch = 400;
-        using var call = Channel.StartStreamingCall(ProducerMethods.ProduceStream);
+        using var call = new Producer.ProducerClient(Channel).ProduceStream();
         for (var b = 0; b < Batches; b++)
         {
             var events = Enumerable.Range(b * PerBatch, PerBatch).Select(i => Event("k" + (i % 5), i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)));
-            await call.WriteAsync(new ProduceStreamRequest { RequestId = b, Batch = Batch(topic, events, producer, b * PerBatch) });
+            await call.RequestStream.WriteAsync(new ProduceStreamRequest { RequestId = b, Batch = Batch(topic, events, producer, b * PerBatch) });
         }
-        await call.CompleteRequestsAsync();
+        await call.RequestStream.CompleteAsync();
         var answers = new List<ProduceStreamResponse>();
-        await foreach (var answer in call.ReadAllAsync())
+        await foreach (var answer in call.ResponseStream.ReadAllAsync())
         {
             answers.Add(answer);
         }
@@ -189,7 +187,7 @@ public sealed class ProduceTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var json = new EventData { Json = Google.Protobuf.WellKnownTypes.Value.ForStruct(new Google.Protobuf.WellKnownTypes.Struct { Fields = { ["n"] = Google.Protobuf.WellKnownTypes.Value.ForNumber(1) } }) };
         var text = new EventData { Text = "héllo", Headers = { ["trace"] = "abc" } };
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [json, text]));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [json, text])).ResponseAsync;
 
         await using var command = broker.Database.CreateCommand(
             "SELECT convert_from(payload, 'UTF8'), content_type, headers::text FROM eventstream.events e JOIN eventstream.topics t USING (topic_id) WHERE t.name = $1 ORDER BY event_id");

@@ -1,7 +1,6 @@
 using EventStream.Broker.Tests.Broker;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using EventStream.Protocol.V1;
 using Google.Protobuf;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
@@ -14,20 +13,20 @@ public sealed class ProduceValidationTests(BrokerFixture broker)
 {
     private GrpcChannel Channel => broker.Process.Channel;
 
-    public static TheoryData<string, GrpcStatusCode, string> BadRequests => new()
+    public static TheoryData<string, StatusCode, string> BadRequests => new()
     {
-        { "unknown topic", GrpcStatusCode.NotFound, "does not exist" },
-        { "bad topic name", GrpcStatusCode.InvalidArgument, "Invalid topic name" },
-        { "no events", GrpcStatusCode.InvalidArgument, "no events" },
-        { "too many events", GrpcStatusCode.ResourceExhausted, "Split it" },
-        { "event too large", GrpcStatusCode.InvalidArgument, "the limit is" },
-        { "empty header name", GrpcStatusCode.InvalidArgument, "empty name" },
-        { "negative sequence", GrpcStatusCode.InvalidArgument, "first_sequence" },
+        { "unknown topic", StatusCode.NotFound, "does not exist" },
+        { "bad topic name", StatusCode.InvalidArgument, "Invalid topic name" },
+        { "no events", StatusCode.InvalidArgument, "no events" },
+        { "too many events", StatusCode.ResourceExhausted, "Split it" },
+        { "event too large", StatusCode.InvalidArgument, "the limit is" },
+        { "empty header name", StatusCode.InvalidArgument, "empty name" },
+        { "negative sequence", StatusCode.InvalidArgument, "first_sequence" },
     };
 
     [Theory]
     [MemberData(nameof(BadRequests))]
-    public async Task Bad_produce_requests_get_a_clear_status(string kind, GrpcStatusCode expected, string message)
+    public async Task Bad_produce_requests_get_a_clear_status(string kind, StatusCode expected, string message)
     {
         var topic = await CreateTopicAsync(Channel);
         var request = kind switch
@@ -41,29 +40,29 @@ public sealed class ProduceValidationTests(BrokerFixture broker)
             "negative sequence" => Batch(topic, [Event(null, "x")], producerId: "p", firstSequence: -1),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
-        var error = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(ProducerMethods.Produce, request));
+        var error = await Assert.ThrowsAsync<RpcException>(() => new Producer.ProducerClient(Channel).ProduceAsync(request).ResponseAsync);
         Assert.Equal(expected, error.StatusCode);
         Assert.Contains(message, error.Status.Detail, StringComparison.Ordinal);
 
         Assert.Empty(await StoredAsync(broker.Database, topic));
-        var ok = await Channel.UnaryAsync(ProducerMethods.Produce, Batch(topic, [Event(null, "after")]));
+        var ok = await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event(null, "after")])).ResponseAsync;
         Assert.Single(ok.Deliveries());
     }
 
     [Fact]
     public async Task Topic_admin_rejects_bad_and_duplicate_names()
     {
-        var bad = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.CreateTopic, new CreateTopicRequest { Name = "a/b" }));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, bad.StatusCode);
-        var tooLong = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.CreateTopic, new CreateTopicRequest { Name = new string('a', 250) }));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, tooLong.StatusCode);
+        var bad = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).CreateTopicAsync(new CreateTopicRequest { Name = "a/b" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        var tooLong = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).CreateTopicAsync(new CreateTopicRequest { Name = new string('a', 250) }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, tooLong.StatusCode);
 
         var topic = await CreateTopicAsync(Channel);
-        var duplicate = await Assert.ThrowsAsync<GrpcException>(() => CreateTopicAsync(Channel, topic));
-        Assert.Equal(GrpcStatusCode.AlreadyExists, duplicate.StatusCode);
+        var duplicate = await Assert.ThrowsAsync<RpcException>(() => CreateTopicAsync(Channel, topic));
+        Assert.Equal(StatusCode.AlreadyExists, duplicate.StatusCode);
 
-        var negative = await Assert.ThrowsAsync<GrpcException>(() => CreateTopicAsync(Channel, UniqueTopic(), TimeSpan.FromSeconds(-1)));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, negative.StatusCode);
+        var negative = await Assert.ThrowsAsync<RpcException>(() => CreateTopicAsync(Channel, UniqueTopic(), TimeSpan.FromSeconds(-1)));
+        Assert.Equal(StatusCode.InvalidArgument, negative.StatusCode);
     }
 
     [Fact]
@@ -72,22 +71,22 @@ public sealed class ProduceValidationTests(BrokerFixture broker)
         var prefix = "list-" + Guid.NewGuid().ToString("N")[..8];
         var a = await CreateTopicAsync(Channel, prefix + ".a", TimeSpan.FromHours(3));
         var b = await CreateTopicAsync(Channel, prefix + ".b");
-        await Channel.UnaryAsync(ProducerMethods.Produce, Batch(a, Enumerable.Range(0, 25).Select(i => Event(null, "e" + i))));
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(a, Enumerable.Range(0, 25).Select(i => Event(null, "e" + i)))).ResponseAsync;
 
-        var listed = await Channel.UnaryAsync(AdminMethods.ListTopics, new ListTopicsRequest { Prefix = prefix });
+        var listed = await new Admin.AdminClient(Channel).ListTopicsAsync(new ListTopicsRequest { Prefix = prefix }).ResponseAsync;
         Assert.Equal([a, b], listed.Topics.Select(t => t.Name));
         Assert.Equal(TimeSpan.FromHours(3), listed.Topics[0].Retention.ToTimeSpan());
         Assert.Equal(TimeSpan.FromDays(7), listed.Topics[1].Retention.ToTimeSpan());
 
-        var described = await Channel.UnaryAsync(AdminMethods.DescribeTopic, new DescribeTopicRequest { Name = a });
+        var described = await new Admin.AdminClient(Channel).DescribeTopicAsync(new DescribeTopicRequest { Name = a }).ResponseAsync;
         Assert.Equal(32, described.ShardCount);
         Assert.Equal(25, described.ApproximateEventCount);
         Assert.True(described.ApproximateSizeBytes > 0);
 
-        await Channel.UnaryAsync(AdminMethods.DeleteTopic, new DeleteTopicRequest { Name = a });
-        var gone = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.DescribeTopic, new DescribeTopicRequest { Name = a }));
-        Assert.Equal(GrpcStatusCode.NotFound, gone.StatusCode);
-        var again = await Assert.ThrowsAsync<GrpcException>(() => Channel.UnaryAsync(AdminMethods.DeleteTopic, new DeleteTopicRequest { Name = a }));
-        Assert.Equal(GrpcStatusCode.NotFound, again.StatusCode);
+        await new Admin.AdminClient(Channel).DeleteTopicAsync(new DeleteTopicRequest { Name = a }).ResponseAsync;
+        var gone = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).DescribeTopicAsync(new DescribeTopicRequest { Name = a }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+        var again = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).DeleteTopicAsync(new DeleteTopicRequest { Name = a }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, again.StatusCode);
     }
 }

@@ -27,7 +27,8 @@ const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 const { GrpcReflection } = require('grpc-js-reflection-client');
 
-const PROTO_DIR = path.resolve(__dirname, '..', '..', '..', 'proto');
+// The contract, and the standard health schema an outside client brings itself.
+const PROTO_DIRS = [path.resolve(__dirname, '..', '..', '..', 'proto'), path.resolve(__dirname, '..', 'proto')];
 const CALL_DEADLINE_MS = 5000;
 // Loopback targets must not go through an http_proxy from the environment.
 const CHANNEL_OPTIONS = { 'grpc.enable_http_proxy': 0 };
@@ -71,7 +72,7 @@ function loadContract() {
     'eventstream/v1/producer.proto',
     'eventstream/v1/consumer.proto',
     'grpc/health/v1/health.proto',
-  ], { ...loaderOptions, includeDirs: [PROTO_DIR] });
+  ], { ...loaderOptions, includeDirs: PROTO_DIRS });
   return grpc.loadPackageDefinition(def);
 }
 

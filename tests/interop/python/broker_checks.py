@@ -42,7 +42,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from protoset import ProtoSet  # noqa: E402
 
-PROTO_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "proto"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The contract, and the standard health and reflection schemas an outside client brings itself.
+PROTO_DIRS = [os.path.normpath(os.path.join(HERE, "..", "..", "..", "proto")), os.path.normpath(os.path.join(HERE, "..", "proto"))]
 CONTRACT_FILES = [
     "eventstream/v1/admin.proto",
     "eventstream/v1/producer.proto",
@@ -416,7 +418,7 @@ def main(argv):
     args = parse_args(argv)
     redirect = (args.redirect_group, args.redirect_topic, args.coordinator) \
         if args.redirect_group and args.redirect_topic and args.coordinator else None
-    ctx = Context(args.address, args.expect, ProtoSet([PROTO_DIR], CONTRACT_FILES), redirect)
+    ctx = Context(args.address, args.expect, ProtoSet(PROTO_DIRS, CONTRACT_FILES), redirect)
     checks = dict(CHECKS)
     failures = 0
     for name in args.only:
