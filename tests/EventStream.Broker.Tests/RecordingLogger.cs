@@ -18,7 +18,7 @@ public sealed class RecordingLogger : ILogger
     public bool IsEnabled(LogLevel logLevel) => true;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _entries.Enqueue(new Entry(logLevel, eventId, formatter(state, exception)));
+        _entries.Enqueue(new Entry(logLevel, eventId, formatter(state, exception), exception));
 
-    public sealed record Entry(LogLevel Level, EventId EventId, string Message);
+    public sealed record Entry(LogLevel Level, EventId EventId, string Message, Exception? Exception = null);
 }
