@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using EventStream.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Benchmarks;
@@ -92,7 +91,7 @@ internal static class ConsumeBenchmark
     private static async Task<string> CreateTopicAsync(BenchmarkBroker broker)
     {
         var name = "bench-consume-" + Guid.NewGuid().ToString("N")[..8];
-        await broker.Process.Channel.UnaryAsync(AdminMethods.CreateTopic, new CreateTopicRequest { Name = name });
+        await new Admin.AdminClient(broker.Process.Channel).CreateTopicAsync(new CreateTopicRequest { Name = name });
         return name;
     }
 

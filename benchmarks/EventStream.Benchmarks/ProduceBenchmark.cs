@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using EventStream.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 using Npgsql;
 
@@ -11,7 +10,7 @@ internal static class ProduceBenchmark
 {
     public static async Task<(string Name, int Id)> CreateTopicAsync(BenchmarkBroker broker, string name)
     {
-        await broker.Process.Channel.UnaryAsync(AdminMethods.CreateTopic, new CreateTopicRequest { Name = name });
+        await new Admin.AdminClient(broker.Process.Channel).CreateTopicAsync(new CreateTopicRequest { Name = name });
         await using var command = broker.Database.CreateCommand("SELECT topic_id FROM eventstream.topics WHERE name = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = name });
         return (name, (int)(await command.ExecuteScalarAsync())!);

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using EventStream.Client.Consumer;
-using EventStream.Grpc.Client;
+using EventStream.Client.Transport;
 using EventStream.Protocol.V1;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -39,7 +39,7 @@ namespace EventStream.Client;
 public sealed class EventStreamConsumer : IAsyncDisposable
 {
     private readonly EventStreamConsumerOptions _options;
-    private readonly GrpcChannel _channel;
+    private readonly BrokerChannel _channel;
     private readonly ConsumerState _state;
     private readonly ConsumerRunner _runner;
     private readonly ILogger _logger;
@@ -56,15 +56,23 @@ public sealed class EventStreamConsumer : IAsyncDisposable
     }
 
     internal EventStreamConsumer(EventStreamConsumerOptions options, ILoggerFactory? loggerFactory, TimeProvider time)
+        : this(options, loggerFactory, time, static transport => new OptionsConnector(transport))
+    {
+    }
+
+    /// <summary>Creates a consumer whose channels come from <paramref name="connect"/>, given the validated settings.</summary>
+    internal EventStreamConsumer(EventStreamConsumerOptions options, ILoggerFactory? loggerFactory, TimeProvider time,
+        Func<TransportSettings, BrokerConnector> connect)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         _options = options.Clone();
         _options.Validate();
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<EventStreamConsumer>();
-        _channel = GrpcChannel.ForAddress(_options.Address, _options.ChannelOptions);
+        var connector = connect(_options.Transport);
+        _channel = connector.Connect();
         _state = new ConsumerState(_options.MaxBufferedEvents);
-        _runner = new ConsumerRunner(_channel, _options, _state, _logger, time);
+        _runner = new ConsumerRunner(connector, _channel, _options, _state, _logger, time);
     }
 
     /// <summary>The consumer group.</summary>
@@ -132,7 +140,8 @@ public sealed class EventStreamConsumer : IAsyncDisposable
 
     /// <summary>
     /// Commits what was processed (with auto-commit), leaves the group so the shards move to other members
-    /// at once, and closes the connection; waits at most <see cref="EventStreamConsumerOptions.SessionTimeout"/>.
+    /// at once, and closes the connection (the channel, unless it is <see cref="EventStreamConsumerOptions.Channel"/> or the
+    /// gRPC client factory's); waits at most <see cref="EventStreamConsumerOptions.SessionTimeout"/>.
     /// A running enumeration ends.
     /// </summary>
     public async ValueTask DisposeAsync()

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
-using EventStream.Grpc.Client;
+using EventStream.Client.Transport;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
 
 namespace EventStream.Client;
 
@@ -9,7 +11,17 @@ namespace EventStream.Client;
 /// Constraints between settings, checked when the consumer is created:
 /// <see cref="SessionTimeout"/> ≥ 3 × <see cref="HeartbeatInterval"/>, so a member keeps its shard leases
 /// through two lost heartbeats (as Event Hubs sizes ownership expiry against its load-balancing
-/// interval); <see cref="ReconnectBackoff"/> ≤ <see cref="MaxReconnectBackoff"/>.
+/// interval); <see cref="ReconnectBackoff"/> ≤ <see cref="MaxReconnectBackoff"/>; <see cref="HttpHandler"/> not with
+/// <see cref="Channel"/>, nor with a handler or HttpClient in <see cref="ChannelOptions"/>.
+/// </para>
+/// <para>
+/// The transport: by default the consumer creates a <see cref="GrpcChannel"/> for <see cref="Address"/> with
+/// <see cref="ChannelOptions"/> and <see cref="HttpHandler"/>, and disposes it with itself. Pass
+/// <see cref="Channel"/> to use a channel of your own instead. After a redirect to the broker that runs the
+/// group, the consumer creates a channel to that broker with the same <see cref="ChannelOptions"/> and
+/// <see cref="HttpHandler"/> (also when <see cref="Channel"/> is set, which cannot be pointed elsewhere).
+/// <see cref="Interceptors"/> apply to every call on every channel. Registered with <c>AddEventStreamConsumer</c>,
+/// channels come from the gRPC client factory instead, and these settings are applied to them (see that method).
 /// </para>
 /// <para>
 /// The consumer copies the options when it is created; changing them afterwards has no effect on it.
@@ -31,9 +43,10 @@ public sealed partial class EventStreamConsumerOptions
     /// </summary>
     /// <remarks>
     /// When several brokers share a database, one of them runs the group; the others answer with that
-    /// broker's address and the consumer joins there (with the same <see cref="ChannelOptions"/>). When that
-    /// broker cannot be reached, or its session ends, the consumer comes back to this address after the
-    /// reconnect backoff.
+    /// broker's address and the consumer joins there (with the same <see cref="ChannelOptions"/>,
+    /// <see cref="HttpHandler"/> and <see cref="Interceptors"/>). When that broker cannot be reached, or its
+    /// session ends, the consumer comes back to this address (or <see cref="Channel"/>) after the reconnect
+    /// backoff. Ignored when <see cref="Channel"/> is set.
     /// </remarks>
     public string Address { get; set; } = "http://127.0.0.1:7400";
 
@@ -99,25 +112,61 @@ public sealed partial class EventStreamConsumerOptions
     public Func<IReadOnlyList<int>, CancellationToken, Task>? ShardsRevoked { get; set; }
 
     /// <summary>
-    /// Settings of the gRPC channel, e.g. an <see cref="GrpcChannelOptions.HttpHandler"/> for TLS, a proxy
-    /// or tests. Default: a plain HTTP/2 channel.
+    /// A gRPC channel of your own to consume through, e.g. one shared with other clients or set up with
+    /// credentials. When set, <see cref="Address"/> is ignored, and the consumer neither configures nor disposes
+    /// the channel. Default null: the consumer creates its own channel.
     /// </summary>
+    /// <remarks>
+    /// Must not be combined with <see cref="HttpHandler"/>. A redirect to another broker cannot go through this
+    /// channel: the consumer then creates (and later disposes) a channel to that broker from
+    /// <see cref="ChannelOptions"/>, and comes back to this channel when that broker is lost.
+    /// </remarks>
+    public GrpcChannel? Channel { get; set; }
+
+    /// <summary>
+    /// Settings of the channels the consumer creates (for <see cref="Address"/>, and for brokers it is redirected
+    /// to), e.g. credentials, message size limits or a logger factory; copied, never changed. Default null:
+    /// grpc-dotnet's defaults, with the consumer's handler (see <see cref="HttpHandler"/>) and no response compression.
+    /// </summary>
+    /// <remarks>
+    /// <see cref="GrpcChannelOptions.CompressionProviders"/> left null means no compression here, unlike grpc-dotnet
+    /// where null means gzip: the consumer does not advertise gzip in <c>grpc-accept-encoding</c>, so the broker
+    /// sends events uncompressed and neither side spends CPU on it. Set providers to receive compressed events.
+    /// A <see cref="GrpcChannelOptions.HttpHandler"/> or <see cref="GrpcChannelOptions.HttpClient"/> set here is
+    /// shared by all the consumer's channels and disposed only if <see cref="GrpcChannelOptions.DisposeHttpClient"/>
+    /// says so, with the channel for <see cref="Address"/>.
+    /// </remarks>
     public GrpcChannelOptions? ChannelOptions { get; set; }
+
+    /// <summary>
+    /// The HTTP handler the consumer's channels send through, e.g. a <see cref="SocketsHttpHandler"/> with TLS
+    /// client certificates or a proxy. The consumer does not dispose it. Default null: for each channel a
+    /// <see cref="SocketsHttpHandler"/> with HTTP/2 keep-alive pings every 60 s (30 s timeout), connections
+    /// kept while idle, and more connections when one is full.
+    /// </summary>
+    /// <remarks>Must not be combined with <see cref="Channel"/>, nor with a handler or HttpClient in <see cref="ChannelOptions"/>.</remarks>
+    public HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>
+    /// Interceptors applied to every call the consumer makes, on every channel (<c>channel.Intercept(...)</c>);
+    /// the first in the list sees a call first. Default empty.
+    /// </summary>
+    public IList<Interceptor> Interceptors { get; set; } = new List<Interceptor>();
+
+    internal TransportSettings Transport => new(nameof(EventStreamConsumerOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors);
 
     internal EventStreamConsumerOptions Clone()
     {
         var clone = (EventStreamConsumerOptions)MemberwiseClone();
         clone.Topics = Topics is null ? null! : new List<string>(Topics);
+        clone.Interceptors = Interceptors is null ? null! : new List<Interceptor>(Interceptors);
         return clone;
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     internal void Validate()
     {
-        if (!Uri.TryCreate(Address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-        {
-            throw Invalid(nameof(Address), $"must be an absolute http:// or https:// address, not '{Address}'");
-        }
+        Transport.Validate();
         Require(Group is not null && GroupName().IsMatch(Group), nameof(Group),
             $"must be 1 to 249 characters of A-Z, a-z, 0-9, '.', '_' and '-', not '{Group}'");
         Require(Topics is { Count: > 0 }, nameof(Topics), "must name at least one topic");

@@ -1,3 +1,4 @@
+using EventStream.Client.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -6,7 +7,7 @@ namespace EventStream.Client;
 /// <summary>
 /// A hosted service that consumes as a member of a consumer group: derive from it, implement
 /// <see cref="ProcessAsync"/>, and register it with
-/// <see cref="EventStreamServiceCollectionExtensions.AddEventStreamConsumer{TService}"/>, which supplies the options.
+/// <see cref="EventStreamServiceCollectionExtensions.AddEventStreamConsumer{TService}(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{EventStreamConsumerOptions}?)"/>, which supplies the options.
 /// </summary>
 /// <remarks>
 /// Events are processed one at a time, per shard in stored order. An event is committed (with auto-commit)
@@ -19,6 +20,7 @@ public abstract class EventStreamConsumerService : BackgroundService
 {
     private EventStreamConsumerOptions? _options;
     private ILoggerFactory? _loggerFactory;
+    private Func<TransportSettings, BrokerConnector>? _connect;
     private EventStreamConsumer? _consumer;
 
     /// <summary>The running consumer, e.g. to commit in manual mode; null before the service started.</summary>
@@ -49,7 +51,9 @@ public abstract class EventStreamConsumerService : BackgroundService
         options.ShardsRevoked = Chain(options.ShardsRevoked, OnShardsRevokedAsync);
         // Let StartAsync return before the work begins.
         await Task.Yield();
-        await using var consumer = new EventStreamConsumer(options, _loggerFactory);
+        await using var consumer = _connect is null
+            ? new EventStreamConsumer(options, _loggerFactory)
+            : new EventStreamConsumer(options, _loggerFactory, TimeProvider.System, _connect);
         _consumer = consumer;
         try
         {
@@ -63,11 +67,12 @@ public abstract class EventStreamConsumerService : BackgroundService
         }
     }
 
-    /// <summary>Supplies the options and logging; called by the registration.</summary>
-    internal void Configure(EventStreamConsumerOptions options, ILoggerFactory? loggerFactory)
+    /// <summary>Supplies the options, logging and channels (the registration's gRPC client); called by the registration.</summary>
+    internal void Configure(EventStreamConsumerOptions options, ILoggerFactory? loggerFactory, Func<TransportSettings, BrokerConnector>? connect = null)
     {
         _options = options;
         _loggerFactory = loggerFactory;
+        _connect = connect;
     }
 
     private static Func<IReadOnlyList<int>, CancellationToken, Task> Chain(

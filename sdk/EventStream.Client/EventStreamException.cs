@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Client;
 
@@ -23,9 +23,9 @@ public sealed class EventStreamException : Exception
     /// <param name="message">A message for people.</param>
     /// <param name="isTransient">Whether trying again later may succeed.</param>
     /// <param name="statusCode">The gRPC status behind the failure.</param>
-    /// <param name="innerException">The failure's cause, e.g. a <see cref="GrpcException"/>.</param>
+    /// <param name="innerException">The failure's cause, e.g. an <see cref="RpcException"/>.</param>
     public EventStreamException(EventStreamErrorReason reason, string message, bool isTransient = false,
-        GrpcStatusCode statusCode = GrpcStatusCode.Unknown, Exception? innerException = null)
+        StatusCode statusCode = StatusCode.Unknown, Exception? innerException = null)
         : base(message, innerException)
     {
         Reason = reason;
@@ -40,30 +40,30 @@ public sealed class EventStreamException : Exception
     public bool IsTransient { get; }
 
     /// <summary>The gRPC status code behind the failure; client-side failures use the closest code.</summary>
-    public GrpcStatusCode StatusCode { get; }
+    public StatusCode StatusCode { get; }
 
     /// <summary>The reason and transience of a gRPC status code: the one mapping for the whole client.</summary>
-    internal static (EventStreamErrorReason Reason, bool IsTransient) Classify(GrpcStatusCode code) => code switch
+    internal static (EventStreamErrorReason Reason, bool IsTransient) Classify(StatusCode code) => code switch
     {
-        GrpcStatusCode.NotFound => (EventStreamErrorReason.TopicNotFound, false),
-        GrpcStatusCode.InvalidArgument or GrpcStatusCode.OutOfRange => (EventStreamErrorReason.InvalidArgument, false),
-        GrpcStatusCode.ResourceExhausted => (EventStreamErrorReason.LimitExceeded, false),
-        GrpcStatusCode.Unavailable => (EventStreamErrorReason.Unavailable, true),
-        GrpcStatusCode.DeadlineExceeded => (EventStreamErrorReason.Timeout, true),
-        GrpcStatusCode.Aborted => (EventStreamErrorReason.SequenceConflict, true),
-        GrpcStatusCode.FailedPrecondition => (EventStreamErrorReason.SequenceConflict, false),
-        GrpcStatusCode.Cancelled => (EventStreamErrorReason.Cancelled, false),
-        GrpcStatusCode.PermissionDenied or GrpcStatusCode.Unauthenticated => (EventStreamErrorReason.Unauthorized, false),
-        GrpcStatusCode.Unimplemented => (EventStreamErrorReason.NotSupported, false),
-        GrpcStatusCode.Internal or GrpcStatusCode.DataLoss => (EventStreamErrorReason.Internal, false),
+        StatusCode.NotFound => (EventStreamErrorReason.TopicNotFound, false),
+        StatusCode.InvalidArgument or StatusCode.OutOfRange => (EventStreamErrorReason.InvalidArgument, false),
+        StatusCode.ResourceExhausted => (EventStreamErrorReason.LimitExceeded, false),
+        StatusCode.Unavailable => (EventStreamErrorReason.Unavailable, true),
+        StatusCode.DeadlineExceeded => (EventStreamErrorReason.Timeout, true),
+        StatusCode.Aborted => (EventStreamErrorReason.SequenceConflict, true),
+        StatusCode.FailedPrecondition => (EventStreamErrorReason.SequenceConflict, false),
+        StatusCode.Cancelled => (EventStreamErrorReason.Cancelled, false),
+        StatusCode.PermissionDenied or StatusCode.Unauthenticated => (EventStreamErrorReason.Unauthorized, false),
+        StatusCode.Unimplemented => (EventStreamErrorReason.NotSupported, false),
+        StatusCode.Internal or StatusCode.DataLoss => (EventStreamErrorReason.Internal, false),
         _ => (EventStreamErrorReason.Unknown, false),
     };
 
     /// <summary>Wraps a failed gRPC call.</summary>
-    internal static EventStreamException FromGrpc(GrpcException exception, string context)
+    internal static EventStreamException FromGrpc(RpcException exception, string context)
     {
         var (reason, transient) = Classify(exception.StatusCode);
-        var detail = exception.Status.Detail.Length == 0 ? exception.StatusCode.ToString() : $"{exception.StatusCode}: {exception.Status.Detail}";
+        var detail = string.IsNullOrEmpty(exception.Status.Detail) ? exception.StatusCode.ToString() : $"{exception.StatusCode}: {exception.Status.Detail}";
         return new EventStreamException(reason, $"{context} failed with {detail}", transient, exception.StatusCode, exception);
     }
 }

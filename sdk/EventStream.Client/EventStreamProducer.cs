@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using EventStream.Client.Producer;
-using EventStream.Grpc.Client;
+using EventStream.Client.Transport;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,7 +33,7 @@ namespace EventStream.Client;
 public sealed partial class EventStreamProducer : IAsyncDisposable
 {
     private readonly EventStreamProducerOptions _options;
-    private readonly GrpcChannel _channel;
+    private readonly BrokerChannel _channel;
     private readonly ProducerContext _context;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, TopicProducer> _topics = new(StringComparer.Ordinal);
@@ -50,14 +50,21 @@ public sealed partial class EventStreamProducer : IAsyncDisposable
     }
 
     internal EventStreamProducer(EventStreamProducerOptions options, ILoggerFactory? loggerFactory, TimeProvider time)
+        : this(options, loggerFactory, time, static transport => new OptionsConnector(transport))
+    {
+    }
+
+    /// <summary>Creates a producer whose channel comes from <paramref name="connect"/>, given the validated settings.</summary>
+    internal EventStreamProducer(EventStreamProducerOptions options, ILoggerFactory? loggerFactory, TimeProvider time,
+        Func<TransportSettings, BrokerConnector> connect)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         _options = options.Clone();
         _options.Validate();
-        _channel = GrpcChannel.ForAddress(_options.Address, _options.ChannelOptions);
+        _channel = connect(_options.Transport).Connect();
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<EventStreamProducer>();
-        _context = new ProducerContext(_channel, _options, logger, time, _stopping.Token);
+        _context = new ProducerContext(_channel.Invoker, _options, logger, time, _stopping.Token);
         ProducerLog.Started(logger, ProducerId, _channel.Address);
     }
 
@@ -142,7 +149,7 @@ public sealed partial class EventStreamProducer : IAsyncDisposable
 
     /// <summary>
     /// Flushes, waiting at most <see cref="EventStreamProducerOptions.DeliveryTimeout"/>, then closes the
-    /// connection. Events still unacknowledged then fail with <see cref="EventStreamErrorReason.ClientClosed"/>.
+    /// connection (the channel, unless it is <see cref="EventStreamProducerOptions.Channel"/> or the gRPC client factory's). Events still unacknowledged then fail with <see cref="EventStreamErrorReason.ClientClosed"/>.
     /// </summary>
     public async ValueTask DisposeAsync()
     {

@@ -1,5 +1,6 @@
-using EventStream.Grpc.Client;
-using EventStream.Grpc.Wire;
+using EventStream.Client.Transport;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
 
 namespace EventStream.Client;
 
@@ -11,8 +12,16 @@ namespace EventStream.Client;
 /// get at least one full attempt) and at most <see cref="MaxDeliveryTimeout"/>;
 /// <see cref="RetryBackoff"/> ≤ <see cref="MaxRetryBackoff"/> ≤ <see cref="DeliveryTimeout"/>;
 /// with <see cref="EnableIdempotence"/>, <see cref="MaxInFlight"/> ≤ <see cref="MaxInFlightWithIdempotence"/>;
-/// <see cref="MaxBatchBytes"/> ≤ the channel's <see cref="GrpcChannelOptions.MaxSendMessageSize"/>
-/// (4 MiB by default) less <see cref="RequestEnvelopeBytes"/> for the rest of the request.
+/// <see cref="MaxBatchBytes"/> ≤ <see cref="ChannelOptions"/>' <see cref="GrpcChannelOptions.MaxSendMessageSize"/>
+/// (4 MiB when not set, the broker's default limit) less <see cref="RequestEnvelopeBytes"/> for the rest of the request;
+/// <see cref="HttpHandler"/> not with <see cref="Channel"/>, nor with a handler or HttpClient in <see cref="ChannelOptions"/>.
+/// </para>
+/// <para>
+/// The transport: by default the producer creates a <see cref="GrpcChannel"/> for <see cref="Address"/> with
+/// <see cref="ChannelOptions"/> and <see cref="HttpHandler"/>, and disposes it with itself. Pass
+/// <see cref="Channel"/> to use a channel of your own instead. <see cref="Interceptors"/> apply to every call
+/// either way. Registered with <c>AddEventStreamProducer</c>, the channel comes from the gRPC client factory
+/// instead, and these settings are applied to it (see that method).
 /// </para>
 /// <para>
 /// The producer copies the options when it is created; changing them afterwards has no effect on it.
@@ -41,7 +50,13 @@ public sealed class EventStreamProducerOptions
     /// <summary>The longest <see cref="ProducerId"/>, in characters (the broker takes 256, and a suffix may be added).</summary>
     public const int MaxProducerIdLength = 200;
 
-    /// <summary>The broker's address, <c>http://</c> (cleartext HTTP/2) or <c>https://</c>. Default <c>http://127.0.0.1:7400</c>.</summary>
+    /// <summary>The largest request when <see cref="ChannelOptions"/> sets no <see cref="GrpcChannelOptions.MaxSendMessageSize"/>: 4 MiB, the broker's default limit.</summary>
+    internal const int DefaultMaxRequestBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// The broker's address, <c>http://</c> (cleartext HTTP/2) or <c>https://</c>. Default <c>http://127.0.0.1:7400</c>.
+    /// Ignored when <see cref="Channel"/> is set.
+    /// </summary>
     public string Address { get; set; } = "http://127.0.0.1:7400";
 
     /// <summary>
@@ -106,25 +121,69 @@ public sealed class EventStreamProducerOptions
     public string ProducerId { get; set; } = Guid.NewGuid().ToString();
 
     /// <summary>
-    /// Settings of the gRPC channel, e.g. an <see cref="GrpcChannelOptions.HttpHandler"/> for TLS,
-    /// a proxy or tests, or gzip request compression. Default: a plain HTTP/2 channel.
+    /// A gRPC channel of your own to send through, e.g. one shared with other clients or set up with
+    /// credentials or a load-balancing resolver. When set, <see cref="Address"/> is ignored, and the producer
+    /// neither configures nor disposes the channel. Default null: the producer creates its own channel.
     /// </summary>
+    /// <remarks>
+    /// Must not be combined with <see cref="HttpHandler"/>. The producer cannot read the channel's message size
+    /// limit: if it is below 4 MiB, set the same <see cref="GrpcChannelOptions.MaxSendMessageSize"/> in
+    /// <see cref="ChannelOptions"/> so batches are sized to fit.
+    /// </remarks>
+    public GrpcChannel? Channel { get; set; }
+
+    /// <summary>
+    /// Settings of the channel the producer creates for <see cref="Address"/>, e.g. credentials, message size
+    /// limits or a logger factory; copied, never changed. Default null: grpc-dotnet's defaults, with the
+    /// producer's handler (see <see cref="HttpHandler"/>) and no response compression.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// <see cref="GrpcChannelOptions.CompressionProviders"/> left null means no compression here, unlike
+    /// grpc-dotnet where null means gzip: the producer does not advertise gzip in <c>grpc-accept-encoding</c>,
+    /// so the broker answers uncompressed and neither side spends CPU on it. Set providers to receive compressed answers.
+    /// </para>
+    /// <para>
+    /// <see cref="GrpcChannelOptions.MaxSendMessageSize"/> (4 MiB when null) bounds <see cref="MaxBatchBytes"/> and
+    /// the largest event. A <see cref="GrpcChannelOptions.HttpHandler"/> or <see cref="GrpcChannelOptions.HttpClient"/>
+    /// set here is disposed with the channel only if <see cref="GrpcChannelOptions.DisposeHttpClient"/> says so.
+    /// </para>
+    /// </remarks>
     public GrpcChannelOptions? ChannelOptions { get; set; }
 
-    internal int MaxRequestBytes => ChannelOptions?.MaxSendMessageSize ?? GrpcProtocol.DefaultMaxMessageSize;
+    /// <summary>
+    /// The HTTP handler the producer's channel sends through, e.g. a <see cref="SocketsHttpHandler"/> with TLS
+    /// client certificates or a proxy, or a test server's handler. The producer does not dispose it. Default
+    /// null: a <see cref="SocketsHttpHandler"/> with HTTP/2 keep-alive pings every 60 s (30 s timeout),
+    /// connections kept while idle, and more connections when one is full.
+    /// </summary>
+    /// <remarks>Must not be combined with <see cref="Channel"/>, nor with a handler or HttpClient in <see cref="ChannelOptions"/>.</remarks>
+    public HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>
+    /// Interceptors applied to every call the producer makes (<c>channel.Intercept(...)</c>), e.g. to add
+    /// headers or trace calls; the first in the list sees a call first. Default empty.
+    /// </summary>
+    public IList<Interceptor> Interceptors { get; set; } = new List<Interceptor>();
+
+    internal int MaxRequestBytes => ChannelOptions?.MaxSendMessageSize ?? DefaultMaxRequestBytes;
 
     /// <summary>The largest encoded event that fits a request.</summary>
     internal int MaxEventBytes => MaxRequestBytes - RequestEnvelopeBytes;
 
-    internal EventStreamProducerOptions Clone() => (EventStreamProducerOptions)MemberwiseClone();
+    internal TransportSettings Transport => new(nameof(EventStreamProducerOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors);
+
+    internal EventStreamProducerOptions Clone()
+    {
+        var clone = (EventStreamProducerOptions)MemberwiseClone();
+        clone.Interceptors = Interceptors is null ? null! : new List<Interceptor>(Interceptors);
+        return clone;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     internal void Validate()
     {
-        if (!Uri.TryCreate(Address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-        {
-            throw Invalid(nameof(Address), $"must be an absolute http:// or https:// address, not '{Address}'");
-        }
+        Transport.Validate();
         Require(MaxBatchEvents >= 1, nameof(MaxBatchEvents), $"must be at least 1, not {MaxBatchEvents}");
         Require(MaxRequestBytes > RequestEnvelopeBytes, nameof(ChannelOptions), $"MaxSendMessageSize must exceed {RequestEnvelopeBytes} bytes, not {MaxRequestBytes}");
         Require(MaxBatchBytes >= 1 && MaxBatchBytes <= MaxEventBytes, nameof(MaxBatchBytes),

@@ -1,5 +1,5 @@
 using EventStream.Client.Tests.Fakes;
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Client.Tests;
 
@@ -176,7 +176,7 @@ public class EventStreamProducerBatchingTests
     /// <summary>The batches the broker stored, as (first sequence, events); requests that arrived
     /// before their predecessors were answered ABORTED and sent again, so they are left out.</summary>
     private static List<(long FirstSequence, int Count)> Stored(FakeBroker broker) =>
-        broker.Producer.Calls.Where(c => c.Outcome == GrpcStatusCode.OK).Select(c => (c.FirstSequence, c.Count)).Order().ToList();
+        broker.Producer.Calls.Where(c => c.Outcome == StatusCode.OK).Select(c => (c.FirstSequence, c.Count)).Order().ToList();
 
     internal static async Task WaitUntilAsync(Func<bool> condition)
     {

@@ -1,4 +1,4 @@
-using EventStream.Grpc.Client;
+using Grpc.Net.Client;
 
 namespace EventStream.Client.Tests;
 

@@ -1,5 +1,5 @@
 using EventStream.Client.Tests.Fakes;
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Client.Tests;
 
@@ -10,14 +10,14 @@ public class EventStreamProducerRetryTests
     public async Task Unavailable_is_retried_until_the_event_is_stored()
     {
         await using var broker = await FakeBroker.StartAsync("orders");
-        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, GrpcStatusCode.Unavailable) { Times = 2 });
+        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, StatusCode.Unavailable) { Times = 2 });
         await using var producer = broker.CreateProducer();
 
         var result = await producer.ProduceAsync("orders", "k", "v", cancellationToken: TestTimeout.Token());
 
         Assert.False(result.IsDuplicate);
         Assert.Single(broker.Producer.Stored("orders"));
-        Assert.Equal([GrpcStatusCode.Unavailable, GrpcStatusCode.Unavailable, GrpcStatusCode.OK], broker.Producer.Calls.Select(c => c.Outcome));
+        Assert.Equal([StatusCode.Unavailable, StatusCode.Unavailable, StatusCode.OK], broker.Producer.Calls.Select(c => c.Outcome));
         Assert.All(broker.Producer.Calls, c => Assert.Equal((producer.ProducerId, 0L), (c.ProducerId, c.FirstSequence)));
     }
 
@@ -25,7 +25,7 @@ public class EventStreamProducerRetryTests
     public async Task Batch_whose_answer_was_lost_is_stored_once_and_reported_as_duplicate()
     {
         await using var broker = await FakeBroker.StartAsync("orders");
-        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, GrpcStatusCode.Unavailable));
+        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, StatusCode.Unavailable));
         await using var producer = broker.CreateProducer();
 
         var results = await producer.ProduceBatchAsync("orders", [new ProducerEvent("a"), new ProducerEvent("b")], TestTimeout.Token());
@@ -34,7 +34,7 @@ public class EventStreamProducerRetryTests
         Assert.Equal(["a", "b"], stored.Select(e => e.Data.Data.ToStringUtf8()));
         Assert.Equal(stored.Select(e => e.EventId), results.Select(r => r.EventId));
         Assert.All(results, r => Assert.True(r.IsDuplicate));
-        Assert.Equal([GrpcStatusCode.Unavailable, GrpcStatusCode.OK], broker.Producer.Calls.Select(c => c.Outcome));
+        Assert.Equal([StatusCode.Unavailable, StatusCode.OK], broker.Producer.Calls.Select(c => c.Outcome));
     }
 
     [Fact]
@@ -43,8 +43,8 @@ public class EventStreamProducerRetryTests
         await using var broker = await FakeBroker.StartAsync("orders");
         // Batch 10..14 fails late, after later batches reached the broker (they are answered ABORTED);
         // batch 40..44 is stored but its answer is lost.
-        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, GrpcStatusCode.Unavailable) { Delay = TimeSpan.FromMilliseconds(200), When = r => r.FirstSequence == 10 });
-        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, GrpcStatusCode.Unavailable) { When = r => r.FirstSequence == 40 });
+        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, StatusCode.Unavailable) { Delay = TimeSpan.FromMilliseconds(200), When = r => r.FirstSequence == 10 });
+        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, StatusCode.Unavailable) { When = r => r.FirstSequence == 40 });
         await using var producer = broker.CreateProducer(o => o.MaxBatchEvents = 5);
         var events = Enumerable.Range(0, 100).Select(i => new ProducerEvent($"event {i}", key: "same-key")).ToList();
 
@@ -55,7 +55,7 @@ public class EventStreamProducerRetryTests
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), stored.Select(e => e.Sequence));
         Assert.Equal(stored.Select(e => e.EventId), results.Select(r => r.EventId));
         Assert.Equal(Enumerable.Range(0, 100).Select(i => i is >= 40 and < 45), results.Select(r => r.IsDuplicate));
-        Assert.Contains(broker.Producer.Calls, c => c.Outcome == GrpcStatusCode.Aborted);
+        Assert.Contains(broker.Producer.Calls, c => c.Outcome == StatusCode.Aborted);
     }
 
     [Theory]
@@ -67,10 +67,10 @@ public class EventStreamProducerRetryTests
         broker.Producer.AcceptAnySequenceFromNewProducers = acceptAnySequenceFromNewProducers;
         var random = new Random(20240506);
         bool Chance(double p) => random.NextDouble() < p; // called under the fake broker's lock
-        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, GrpcStatusCode.Unavailable) { Times = int.MaxValue, When = _ => Chance(0.1) });
-        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, GrpcStatusCode.DeadlineExceeded) { Times = int.MaxValue, When = _ => Chance(0.05) });
+        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, StatusCode.Unavailable) { Times = int.MaxValue, When = _ => Chance(0.1) });
+        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, StatusCode.DeadlineExceeded) { Times = int.MaxValue, When = _ => Chance(0.05) });
         broker.Producer.AddFault(new FaultRule(FaultKind.Delay) { Times = int.MaxValue, Delay = TimeSpan.FromMilliseconds(15), When = _ => Chance(0.3) });
-        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, GrpcStatusCode.Unavailable) { Times = int.MaxValue, When = _ => Chance(0.15) });
+        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, StatusCode.Unavailable) { Times = int.MaxValue, When = _ => Chance(0.15) });
         await using var producer = broker.CreateProducer(o =>
         {
             o.MaxBatchEvents = 7;
@@ -113,7 +113,7 @@ public class EventStreamProducerRetryTests
 
         Assert.Equal(EventStreamErrorReason.TopicNotFound, e.Reason);
         Assert.False(e.IsTransient);
-        Assert.Equal(GrpcStatusCode.NotFound, e.StatusCode);
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
         Assert.Contains("missing", e.Message);
         Assert.Single(broker.Producer.Calls);
     }
@@ -122,7 +122,7 @@ public class EventStreamProducerRetryTests
     public async Task Rejected_batch_fails_without_retry_and_later_events_still_go_through()
     {
         await using var broker = await FakeBroker.StartAsync("orders");
-        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, GrpcStatusCode.InvalidArgument) { When = r => r.FirstSequence == 1 });
+        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, StatusCode.InvalidArgument) { When = r => r.FirstSequence == 1 });
         await using var producer = broker.CreateProducer();
 
         await producer.ProduceAsync("orders", "k", "first", cancellationToken: TestTimeout.Token());
@@ -138,7 +138,7 @@ public class EventStreamProducerRetryTests
         Assert.Equal(
             [(producer.ProducerId, 0L), (producer.ProducerId + ".1", 0L), (producer.ProducerId + ".1", 1L)],
             broker.Producer.Stored("orders").Select(s => (s.ProducerId, s.Sequence)));
-        Assert.Equal(1, broker.Producer.Calls.Count(c => c.Outcome == GrpcStatusCode.InvalidArgument));
+        Assert.Equal(1, broker.Producer.Calls.Count(c => c.Outcome == StatusCode.InvalidArgument));
     }
 
     [Fact]
@@ -154,7 +154,7 @@ public class EventStreamProducerRetryTests
 
         Assert.Equal(["first", "second", "third"], broker.Producer.Stored("orders").Select(s => s.Data.Data.ToStringUtf8()));
         Assert.Equal([0L, 1L, 2L], broker.Producer.Stored("orders").Select(s => s.Sequence));
-        Assert.All(broker.Producer.Calls, c => Assert.Equal(GrpcStatusCode.OK, c.Outcome));
+        Assert.All(broker.Producer.Calls, c => Assert.Equal(StatusCode.OK, c.Outcome));
     }
 
     [Fact]
@@ -180,21 +180,21 @@ public class EventStreamProducerRetryTests
     {
         await using var broker = await FakeBroker.StartAsync("orders");
         broker.Producer.RememberedBatches = 0;
-        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, GrpcStatusCode.Unavailable));
+        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, StatusCode.Unavailable));
         await using var producer = broker.CreateProducer();
 
         var e = await Assert.ThrowsAsync<EventStreamException>(() => producer.ProduceAsync("orders", "k", "v", cancellationToken: TestTimeout.Token()));
 
         Assert.Equal(EventStreamErrorReason.SequenceConflict, e.Reason);
         Assert.False(e.IsTransient);
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, e.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
     }
 
     [Fact]
     public async Task Events_fail_with_the_last_error_after_MaxRetries()
     {
         await using var broker = await FakeBroker.StartAsync("orders");
-        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, GrpcStatusCode.Unavailable) { Times = int.MaxValue });
+        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, StatusCode.Unavailable) { Times = int.MaxValue });
         await using var producer = broker.CreateProducer(o => o.MaxRetries = 2);
 
         var e = await Assert.ThrowsAsync<EventStreamException>(() => producer.ProduceAsync("orders", "k", "v", cancellationToken: TestTimeout.Token()));
@@ -221,14 +221,14 @@ public class EventStreamProducerRetryTests
 
         Assert.Equal(EventStreamErrorReason.Timeout, e.Reason);
         Assert.True(e.IsTransient);
-        Assert.Equal(GrpcStatusCode.DeadlineExceeded, Assert.IsType<GrpcException>(e.InnerException).StatusCode);
+        Assert.Equal(StatusCode.DeadlineExceeded, Assert.IsType<RpcException>(e.InnerException).StatusCode);
     }
 
     [Fact]
     public async Task Events_waiting_behind_a_failing_batch_time_out_too()
     {
         await using var broker = await FakeBroker.StartAsync("orders");
-        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, GrpcStatusCode.Unavailable) { Times = int.MaxValue });
+        broker.Producer.AddFault(new FaultRule(FaultKind.Fail, StatusCode.Unavailable) { Times = int.MaxValue });
         await using var producer = broker.CreateProducer(o =>
         {
             o.MaxBatchEvents = 1;
@@ -250,7 +250,7 @@ public class EventStreamProducerRetryTests
     public async Task Without_idempotence_no_producer_id_is_sent_and_a_lost_answer_duplicates()
     {
         await using var broker = await FakeBroker.StartAsync("orders");
-        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, GrpcStatusCode.Unavailable));
+        broker.Producer.AddFault(new FaultRule(FaultKind.StoreThenFail, StatusCode.Unavailable));
         await using var producer = broker.CreateProducer(o => o.EnableIdempotence = false);
 
         var result = await producer.ProduceAsync("orders", "k", "v", cancellationToken: TestTimeout.Token());

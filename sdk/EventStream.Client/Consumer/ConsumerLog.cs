@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace EventStream.Client.Consumer;
@@ -6,7 +6,7 @@ namespace EventStream.Client.Consumer;
 internal static partial class ConsumerLog
 {
     [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Member {MemberId} of group {Group} joined through {Address}; heartbeat every {HeartbeatInterval}.")]
-    public static partial void Joined(ILogger logger, string group, string memberId, Uri address, TimeSpan heartbeatInterval);
+    public static partial void Joined(ILogger logger, string group, string memberId, string address, TimeSpan heartbeatInterval);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Member {MemberId} of group {Group} was assigned shards {Shards}.")]
     public static partial void ShardsAssigned(ILogger logger, string group, string memberId, IReadOnlyList<int> shards);
@@ -18,7 +18,7 @@ internal static partial class ConsumerLog
     public static partial void ShardsLost(ILogger logger, string group, string memberId, IReadOnlyList<int> shards);
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "The session of member {MemberId} of group {Group} failed with {StatusCode}; reconnecting in {Delay} (attempt {Attempt}).")]
-    public static partial void Reconnecting(ILogger logger, string group, string memberId, GrpcStatusCode statusCode, TimeSpan delay, int attempt, Exception exception);
+    public static partial void Reconnecting(ILogger logger, string group, string memberId, StatusCode statusCode, TimeSpan delay, int attempt, Exception exception);
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "The broker ended the session of member {MemberId} of group {Group}; joining again in {Delay}.")]
     public static partial void SessionEnded(ILogger logger, string group, string memberId, TimeSpan delay);
@@ -42,8 +42,8 @@ internal static partial class ConsumerLog
     public static partial void Closed(ILogger logger, string group, string memberId);
 
     [LoggerMessage(EventId = 113, Level = LogLevel.Information, Message = "The broker at {Address} does not run group {Group}; member {MemberId} joins through the broker at {Coordinator} in {Delay}.")]
-    public static partial void Redirected(ILogger logger, string group, string memberId, Uri address, Uri coordinator, TimeSpan delay);
+    public static partial void Redirected(ILogger logger, string group, string memberId, string address, Uri coordinator, TimeSpan delay);
 
     [LoggerMessage(EventId = 114, Level = LogLevel.Information, Message = "Member {MemberId} of group {Group} lost the broker at {Coordinator}; it joins through {Address} again in {Delay}.")]
-    public static partial void FallingBack(ILogger logger, string group, string memberId, Uri coordinator, Uri address, TimeSpan delay);
+    public static partial void FallingBack(ILogger logger, string group, string memberId, string coordinator, string address, TimeSpan delay);
 }

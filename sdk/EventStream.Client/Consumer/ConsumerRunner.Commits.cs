@@ -1,6 +1,6 @@
 using System.Globalization;
-using EventStream.Grpc;
 using EventStream.Protocol.V1;
+using Grpc.Core;
 
 namespace EventStream.Client.Consumer;
 
@@ -36,7 +36,7 @@ internal sealed partial class ConsumerRunner
                 response = await connection.CommitAsync(request, cancellationToken).ConfigureAwait(false);
                 break;
             }
-            catch (GrpcException)
+            catch (RpcException)
             {
                 // The session ended first: send again on the next one.
                 previous = connection;
@@ -52,12 +52,12 @@ internal sealed partial class ConsumerRunner
         foreach (var commit in request.Commits)
         {
             var result = response.Results.FirstOrDefault(r => r.Shard == commit.Shard);
-            var code = (GrpcStatusCode)(result?.Code ?? (int)GrpcStatusCode.Internal);
-            if (code == GrpcStatusCode.OK)
+            var code = (StatusCode)(result?.Code ?? (int)StatusCode.Internal);
+            if (code == StatusCode.OK)
             {
                 _state.OnCommitted(commit);
             }
-            else if (code == GrpcStatusCode.FailedPrecondition)
+            else if (code == StatusCode.FailedPrecondition)
             {
                 rejected.Add(commit.Shard);
             }
@@ -76,7 +76,7 @@ internal sealed partial class ConsumerRunner
                 throw new EventStreamException(EventStreamErrorReason.LeaseLost,
                     string.Create(CultureInfo.InvariantCulture,
                         $"Member '{MemberId}' of group '{Group}' no longer holds shard(s) {string.Join(", ", rejected)} under the lease the events came with; another member receives the uncommitted events again."),
-                    isTransient: false, GrpcStatusCode.FailedPrecondition);
+                    isTransient: false, StatusCode.FailedPrecondition);
             }
         }
         if (failure is not null)
@@ -177,7 +177,7 @@ internal sealed partial class ConsumerRunner
                 await connection.LeaveAsync().ConfigureAwait(false);
                 await _running.WaitAsync(bound.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or GrpcException)
+            catch (Exception e) when (e is OperationCanceledException or RpcException)
             {
                 ConsumerLog.LeaveTimedOut(_logger, Group, MemberId, timeout);
             }
@@ -192,7 +192,7 @@ internal sealed partial class ConsumerRunner
     private void Finish()
     {
         var closed = _failure ?? new EventStreamException(EventStreamErrorReason.ClientClosed,
-            $"The consumer of member '{MemberId}' of group '{Group}' was closed.", isTransient: false, GrpcStatusCode.Cancelled);
+            $"The consumer of member '{MemberId}' of group '{Group}' was closed.", isTransient: false, StatusCode.Cancelled);
         lock (_lock)
         {
             if (!_connected.TrySetException(closed))

@@ -1,8 +1,8 @@
 using EventStream.Client.Producer;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
+using EventStream.Client.Transport;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace EventStream.Client.Consumer;
@@ -15,7 +15,8 @@ namespace EventStream.Client.Consumer;
 /// </summary>
 internal sealed partial class ConsumerRunner
 {
-    private readonly GrpcChannel _channel;
+    private readonly BrokerConnector _connector;
+    private readonly BrokerChannel _channel;
     private readonly EventStreamConsumerOptions _options;
     private readonly ConsumerState _state;
     private readonly ILogger _logger;
@@ -31,8 +32,10 @@ internal sealed partial class ConsumerRunner
     private volatile bool _closed;
     private volatile EventStreamException? _failure;
 
-    public ConsumerRunner(GrpcChannel channel, EventStreamConsumerOptions options, ConsumerState state, ILogger logger, TimeProvider time)
+    /// <summary>A runner joining through <paramref name="connector"/>'s configured broker (<paramref name="channel"/>).</summary>
+    public ConsumerRunner(BrokerConnector connector, BrokerChannel channel, EventStreamConsumerOptions options, ConsumerState state, ILogger logger, TimeProvider time)
     {
+        _connector = connector;
         _channel = channel;
         _options = options;
         _state = state;
@@ -94,7 +97,7 @@ internal sealed partial class ConsumerRunner
             var target = Target;
             try
             {
-                connection = await SubscribeConnection.OpenAsync(target, Join(), _state.Room, Unpublish, stopping).ConfigureAwait(false);
+                connection = await SubscribeConnection.OpenAsync(target.Invoker, Join(), _state.Room, Unpublish, stopping).ConfigureAwait(false);
                 attempt = 0;
                 _redirectsInARow = 0;
                 var heartbeat = HeartbeatInterval(connection);
@@ -131,7 +134,7 @@ internal sealed partial class ConsumerRunner
             catch (Exception e) when (IsTransient(e))
             {
                 delay = Backoff(++attempt);
-                ConsumerLog.Reconnecting(_logger, Group, MemberId, (e as GrpcException)?.StatusCode ?? GrpcStatusCode.Unknown, delay, attempt, e);
+                ConsumerLog.Reconnecting(_logger, Group, MemberId, (e as RpcException)?.StatusCode ?? StatusCode.Unknown, delay, attempt, e);
                 FallBack(delay);
             }
             catch (Exception e)
@@ -215,7 +218,7 @@ internal sealed partial class ConsumerRunner
         catch (OperationCanceledException)
         {
         }
-        catch (GrpcException)
+        catch (RpcException)
         {
             // The call broke; the reader sees it too and reconnects.
         }
@@ -252,16 +255,16 @@ internal sealed partial class ConsumerRunner
         RetryBackoff.Delay(attempt, _options.ReconnectBackoff, _options.MaxReconnectBackoff, Random.Shared.NextDouble());
 
     /// <summary>Failures a new session may not have: the broker or the connection was away.</summary>
-    private static bool IsTransient(Exception e) => e is GrpcException g && g.StatusCode is
-        GrpcStatusCode.Unavailable or GrpcStatusCode.DeadlineExceeded or GrpcStatusCode.Aborted
-        or GrpcStatusCode.Cancelled or GrpcStatusCode.Internal or GrpcStatusCode.Unknown;
+    private static bool IsTransient(Exception e) => e is RpcException g && g.StatusCode is
+        StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Aborted
+        or StatusCode.Cancelled or StatusCode.Internal or StatusCode.Unknown;
 
     private void Fail(Exception error)
     {
         var failure = error switch
         {
             EventStreamException e => e,
-            GrpcException e => EventStreamException.FromGrpc(e, $"Consuming as member '{MemberId}' of group '{Group}'"),
+            RpcException e => EventStreamException.FromGrpc(e, $"Consuming as member '{MemberId}' of group '{Group}'"),
             _ => new EventStreamException(EventStreamErrorReason.Unknown, $"Consuming as member '{MemberId}' of group '{Group}' failed: {error.Message}", innerException: error),
         };
         _failure = failure;

@@ -1,22 +1,21 @@
 using EventStream.Client.Producer;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
+using Grpc.Core;
 
 namespace EventStream.Client.Consumer;
 
 /// <summary>
 /// One Subscribe call of a member: joined when created; writes (commits, heartbeats, the final
-/// completion) go out one at a time; commit answers are matched to commits in the order sent, as the
-/// broker answers them in order. When the call ends, unanswered commits fail with UNAVAILABLE.
+/// completion) go out one at a time, as the call's request stream takes one operation at a time;
+/// commit answers are matched to commits in the order sent, as the broker answers them in order. When
+/// the call ends, unanswered commits fail with UNAVAILABLE. Failures surface as <see cref="RpcException"/>.
 /// </summary>
 internal sealed class SubscribeConnection : IDisposable
 {
     /// <summary>How long a join may take: a group's first join waits for its replication slot.</summary>
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly GrpcCall<SubscribeRequest, SubscribeResponse> _call;
+    private readonly AsyncDuplexStreamingCall<SubscribeRequest, SubscribeResponse> _call;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Lock _pendingLock = new();
     private readonly Queue<TaskCompletionSource<CommitResponse>> _pending = new();
@@ -25,7 +24,7 @@ internal sealed class SubscribeConnection : IDisposable
     private bool _ended;
     private bool _left;
 
-    private SubscribeConnection(GrpcCall<SubscribeRequest, SubscribeResponse> call, Joined joined, WakeSignal commitSent, Action<SubscribeConnection> onEnded)
+    private SubscribeConnection(AsyncDuplexStreamingCall<SubscribeRequest, SubscribeResponse> call, Joined joined, WakeSignal commitSent, Action<SubscribeConnection> onEnded)
     {
         _call = call;
         _commitSent = commitSent;
@@ -63,19 +62,19 @@ internal sealed class SubscribeConnection : IDisposable
     }
 
     /// <summary>Starts a Subscribe call and joins; completes once the broker confirmed the member.</summary>
-    /// <param name="channel">The broker.</param>
+    /// <param name="invoker">The broker.</param>
     /// <param name="join">The member's subscription.</param>
     /// <param name="commitSent">Set whenever a commit goes out, so a reader paused for room reads its answer.</param>
     /// <param name="onEnded">Called once, synchronously, when the call ends.</param>
     /// <param name="cancellationToken">Cancels the whole call, not only the join.</param>
-    public static async Task<SubscribeConnection> OpenAsync(GrpcChannel channel, Subscription join, WakeSignal commitSent,
+    public static async Task<SubscribeConnection> OpenAsync(CallInvoker invoker, Subscription join, WakeSignal commitSent,
         Action<SubscribeConnection> onEnded, CancellationToken cancellationToken)
     {
-        var call = channel.StartStreamingCall(ConsumerMethods.Subscribe, new CallOptions(CancellationToken: cancellationToken));
+        var call = new Protocol.V1.Consumer.ConsumerClient(invoker).Subscribe(new CallOptions(cancellationToken: cancellationToken));
         // Read while writing: a write waits for the request stream, which never opens when the
-        // connection fails; the read reports that failure.
-        var reading = call.ReadNextAsync(cancellationToken).AsTask();
-        var writing = call.WriteAsync(new SubscribeRequest { Join = join }, cancellationToken);
+        // connection fails; the read reports that failure, with the call's status and trailers.
+        var reading = SubscribeCall.ReadAsync(call, cancellationToken).AsTask();
+        var writing = SubscribeCall.WriteAsync(call, new SubscribeRequest { Join = join });
         try
         {
             using var joinTimeout = new CancellationTokenSource(JoinTimeout);
@@ -87,10 +86,10 @@ internal sealed class SubscribeConnection : IDisposable
             }
             await writing.WaitAsync(joinTimeout.Token).ConfigureAwait(false);
             var first = await reading.WaitAsync(joinTimeout.Token).ConfigureAwait(false)
-                ?? throw new GrpcException(GrpcStatusCode.Unavailable, "The broker ended the session before the member joined.");
+                ?? throw new RpcException(new Status(StatusCode.Unavailable, "The broker ended the session before the member joined."));
             if (first.ResponseCase != SubscribeResponse.ResponseOneofCase.Joined)
             {
-                throw new GrpcException(GrpcStatusCode.Internal, $"The broker answered a join with {first.ResponseCase}.");
+                throw new RpcException(new Status(StatusCode.Internal, $"The broker answered a join with {first.ResponseCase}."));
             }
             return new SubscribeConnection(call, first.Joined, commitSent, onEnded);
         }
@@ -98,7 +97,7 @@ internal sealed class SubscribeConnection : IDisposable
         {
             call.Dispose();
             Observe(reading, writing);
-            throw new GrpcException(GrpcStatusCode.DeadlineExceeded, $"The broker did not confirm the join within {JoinTimeout.TotalSeconds:0} s.");
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"The broker did not confirm the join within {JoinTimeout.TotalSeconds:0} s."));
         }
         catch
         {
@@ -113,21 +112,28 @@ internal sealed class SubscribeConnection : IDisposable
     {
         while (true)
         {
-            SubscribeResponse? response;
+            bool more;
             try
             {
-                response = await _call.ReadNextAsync(cancellationToken).ConfigureAwait(false);
+                more = await _call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e)
+            {
+                End(e);
+                throw;
             }
             catch (Exception e)
             {
-                End(e as GrpcException ?? new GrpcException(GrpcStatusCode.Unavailable, e.Message));
-                throw;
+                var error = SubscribeCall.AsRpcException(e);
+                End(error);
+                throw error;
             }
-            if (response is null)
+            if (!more)
             {
-                End(new GrpcException(GrpcStatusCode.Unavailable, "The broker ended the session."));
+                End(new RpcException(new Status(StatusCode.Unavailable, "The broker ended the session.")));
                 return null;
             }
+            var response = _call.ResponseStream.Current;
             if (response.ResponseCase != SubscribeResponse.ResponseOneofCase.CommitResult)
             {
                 return response;
@@ -141,7 +147,7 @@ internal sealed class SubscribeConnection : IDisposable
         }
     }
 
-    /// <summary>Sends a commit and waits for its answer; throws <see cref="GrpcException"/> (UNAVAILABLE) when the call ends first.</summary>
+    /// <summary>Sends a commit and waits for its answer; throws <see cref="RpcException"/> (UNAVAILABLE) when the call ends first.</summary>
     public async Task<CommitResponse> CommitAsync(CommitRequest request, CancellationToken cancellationToken)
     {
         var answer = new TaskCompletionSource<CommitResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -190,7 +196,7 @@ internal sealed class SubscribeConnection : IDisposable
             {
                 _left = true;
             }
-            await _call.CompleteRequestsAsync().ConfigureAwait(false);
+            await SubscribeCall.CompleteAsync(_call).ConfigureAwait(false);
         }
         finally
         {
@@ -200,7 +206,7 @@ internal sealed class SubscribeConnection : IDisposable
 
     public void Dispose()
     {
-        End(new GrpcException(GrpcStatusCode.Unavailable, "The session was closed."));
+        End(new RpcException(new Status(StatusCode.Unavailable, "The session was closed.")));
         _call.Dispose();
     }
 
@@ -215,16 +221,16 @@ internal sealed class SubscribeConnection : IDisposable
         }
         try
         {
-            await _call.WriteAsync(request).ConfigureAwait(false);
+            await SubscribeCall.WriteAsync(_call, request).ConfigureAwait(false);
         }
-        catch (GrpcException e)
+        catch (RpcException e)
         {
             End(e);
             throw;
         }
     }
 
-    private void End(GrpcException error)
+    private void End(RpcException error)
     {
         List<TaskCompletionSource<CommitResponse>> unanswered;
         lock (_pendingLock)
@@ -253,6 +259,6 @@ internal sealed class SubscribeConnection : IDisposable
         }
     }
 
-    private static GrpcException Ended(Exception? cause = null) =>
-        new(new GrpcStatus(GrpcStatusCode.Unavailable, "The session ended before the commit was answered."), innerException: cause);
+    private static RpcException Ended(Exception? cause = null) =>
+        new(new Status(StatusCode.Unavailable, "The session ended before the commit was answered.", cause));
 }

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Client.Producer.Wire;
 using EventStream.Protocol.V1;
+using Grpc.Core;
 
 namespace EventStream.Client.Producer;
 
@@ -12,14 +10,11 @@ namespace EventStream.Client.Producer;
 /// Sends produce requests over one <c>ProduceStream</c> call: they reach the broker in the order
 /// sent, so a producer's batches commit in sequence order, with many in flight at once; answers
 /// are matched by request id. A broken stream fails its unanswered requests as UNAVAILABLE (the
-/// pipeline retries them in order) and the next request opens a new stream.
+/// pipeline retries them in order) and the next request opens a new stream. One task writes, as the
+/// call's request stream takes one write at a time.
 /// </summary>
-internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken stopping) : IAsyncDisposable
+internal sealed class ProduceStreamClient(CallInvoker invoker, CancellationToken stopping) : IAsyncDisposable
 {
-    // ProduceStream, sending requests whose events were encoded when produced.
-    private static readonly Method<EncodedProduceStreamRequest, ProduceStreamResponse> ProduceStream =
-        new(MethodType.DuplexStreaming, ProducerMethods.ProduceStream.ServiceName, ProducerMethods.ProduceStream.Name);
-
     private readonly Lock _lock = new();
     private StreamSession? _session;
     private long _nextRequestId;
@@ -31,7 +26,7 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
         {
             if (_session is null || _session.IsBroken)
             {
-                _session = StreamSession.Open(channel, stopping);
+                _session = StreamSession.Open(invoker, stopping);
             }
             return _session.SendAsync(++_nextRequestId, request, timeout);
         }
@@ -53,14 +48,14 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
 
     private sealed class StreamSession : IAsyncDisposable
     {
-        private readonly GrpcCall<EncodedProduceStreamRequest, ProduceStreamResponse> _call;
+        private readonly AsyncDuplexStreamingCall<EncodedProduceStreamRequest, ProduceStreamResponse> _call;
         private readonly ConcurrentDictionary<long, TaskCompletionSource<ProduceResponse>> _pending = new();
         private readonly Channel<EncodedProduceStreamRequest> _outbox = Channel.CreateUnbounded<EncodedProduceStreamRequest>(new UnboundedChannelOptions { SingleReader = true });
         private readonly Task _writing;
         private readonly Task _reading;
         private volatile bool _broken;
 
-        private StreamSession(GrpcCall<EncodedProduceStreamRequest, ProduceStreamResponse> call)
+        private StreamSession(AsyncDuplexStreamingCall<EncodedProduceStreamRequest, ProduceStreamResponse> call)
         {
             _call = call;
             _writing = Task.Run(WriteAsync);
@@ -69,8 +64,8 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
 
         public bool IsBroken => _broken;
 
-        public static StreamSession Open(GrpcChannel channel, CancellationToken stopping) =>
-            new(channel.StartStreamingCall(ProduceStream, new CallOptions(CancellationToken: stopping)));
+        public static StreamSession Open(CallInvoker invoker, CancellationToken stopping) =>
+            new(invoker.AsyncDuplexStreamingCall(ProduceStreamMethod.Method, host: null, new CallOptions(cancellationToken: stopping)));
 
         public async Task<ProduceResponse> SendAsync(long requestId, EncodedProduceRequest request, TimeSpan timeout)
         {
@@ -79,7 +74,7 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
             if (_broken || !_outbox.Writer.TryWrite(new EncodedProduceStreamRequest { RequestId = requestId, Batch = request }))
             {
                 _pending.TryRemove(requestId, out _);
-                throw new GrpcException(GrpcStatusCode.Unavailable, "The produce stream closed; the batch was not sent.");
+                throw new RpcException(new Status(StatusCode.Unavailable, "The produce stream closed; the batch was not sent."));
             }
             try
             {
@@ -88,30 +83,26 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
             catch (TimeoutException)
             {
                 _pending.TryRemove(requestId, out _);
-                throw new GrpcException(GrpcStatusCode.DeadlineExceeded, $"No answer from the broker within {timeout.TotalSeconds:0.###} s.");
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"No answer from the broker within {timeout.TotalSeconds:0.###} s."));
             }
         }
 
         public async ValueTask DisposeAsync()
         {
             _outbox.Writer.TryComplete();
+            // The writer is done before the requests complete: the request stream takes one operation at a time.
+            await _writing.ConfigureAwait(false);
             try
             {
-                await _writing.ConfigureAwait(false);
-                await _call.CompleteRequestsAsync().ConfigureAwait(false);
+                await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
             }
-            catch (GrpcException)
+            catch (Exception e) when (e is RpcException or InvalidOperationException)
             {
+                // The call had ended already.
             }
             _call.Dispose();
-            try
-            {
-                await _reading.ConfigureAwait(false);
-            }
-            catch (GrpcException)
-            {
-            }
-            Break(new GrpcException(GrpcStatusCode.Unavailable, "The producer closed."));
+            await _reading.ConfigureAwait(false);
+            Break(new RpcException(new Status(StatusCode.Unavailable, "The producer closed.")));
         }
 
         private async Task WriteAsync()
@@ -120,7 +111,7 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
             {
                 await foreach (var request in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
                 {
-                    await _call.WriteAsync(request).ConfigureAwait(false);
+                    await _call.RequestStream.WriteAsync(request).ConfigureAwait(false);
                 }
             }
             catch (Exception e)
@@ -133,7 +124,7 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
         {
             try
             {
-                await foreach (var response in _call.ReadAllAsync().ConfigureAwait(false))
+                await foreach (var response in _call.ResponseStream.ReadAllAsync().ConfigureAwait(false))
                 {
                     if (!_pending.TryRemove(response.RequestId, out var answer))
                     {
@@ -145,10 +136,10 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
                     }
                     else
                     {
-                        answer.TrySetException(new GrpcException((GrpcStatusCode)response.Error.Code, response.Error.Message));
+                        answer.TrySetException(new RpcException(new Status((StatusCode)response.Error.Code, response.Error.Message)));
                     }
                 }
-                Break(new GrpcException(GrpcStatusCode.Unavailable, "The broker ended the produce stream."));
+                Break(new RpcException(new Status(StatusCode.Unavailable, "The broker ended the produce stream.")));
             }
             catch (Exception e)
             {
@@ -161,16 +152,19 @@ internal sealed class ProduceStreamClient(GrpcChannel channel, CancellationToken
             _broken = true;
             _outbox.Writer.TryComplete();
             // A failed stream is transient for its requests: they may be retried on a new one.
-            var status = cause is GrpcException { StatusCode: not GrpcStatusCode.OK } grpc ? grpc.Status : new GrpcStatus(GrpcStatusCode.Unavailable, cause.Message);
-            if (status.Code is GrpcStatusCode.Cancelled or GrpcStatusCode.Internal or GrpcStatusCode.Unknown)
+            var status = cause is RpcException { StatusCode: not StatusCode.OK } grpc
+                ? grpc.Status
+                : new Status(StatusCode.Unavailable, cause.Message, cause);
+            if (status.StatusCode is StatusCode.Cancelled or StatusCode.Internal or StatusCode.Unknown)
             {
-                status = new GrpcStatus(GrpcStatusCode.Unavailable, "The produce stream broke: " + status.Detail);
+                status = new Status(StatusCode.Unavailable, "The produce stream broke: " + status.Detail, cause);
             }
             foreach (var id in _pending.Keys)
             {
                 if (_pending.TryRemove(id, out var answer))
                 {
-                    answer.TrySetException(new GrpcException(status, innerException: cause));
+                    // RpcException has no inner exception: the cause travels as the status' DebugException.
+                    answer.TrySetException(new RpcException(status));
                 }
             }
         }

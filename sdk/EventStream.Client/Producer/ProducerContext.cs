@@ -1,17 +1,15 @@
-using EventStream.Grpc.Client;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace EventStream.Client.Producer;
 
-/// <summary>What a producer's topics share: the channel, settings, clock and shutdown token.</summary>
-internal sealed class ProducerContext(GrpcChannel channel, EventStreamProducerOptions options, ILogger logger, TimeProvider time, CancellationToken stopping)
+/// <summary>What a producer's topics share: the stream to the broker, settings, clock and shutdown token.</summary>
+internal sealed class ProducerContext(CallInvoker invoker, EventStreamProducerOptions options, ILogger logger, TimeProvider time, CancellationToken stopping)
 {
     private readonly long _start = time.GetTimestamp();
 
-    public GrpcChannel Channel { get; } = channel;
-
     /// <summary>The ordered stream every topic's batches go through.</summary>
-    public ProduceStreamClient Stream { get; } = new(channel, stopping);
+    public ProduceStreamClient Stream { get; } = new(invoker, stopping);
 
     public EventStreamProducerOptions Options { get; } = options;
 

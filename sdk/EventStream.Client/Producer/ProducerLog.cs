@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace EventStream.Client.Producer;
@@ -6,13 +6,13 @@ namespace EventStream.Client.Producer;
 internal static partial class ProducerLog
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Producer {ProducerId} started for {Address}.")]
-    public static partial void Started(ILogger logger, string producerId, Uri address);
+    public static partial void Started(ILogger logger, string producerId, string address);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Trace, Message = "Sending {Count} events to {Topic} from sequence {FirstSequence}, attempt {Attempt}.")]
     public static partial void Sending(ILogger logger, string topic, int count, long firstSequence, int attempt);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Batch of {Count} events to {Topic} from sequence {FirstSequence} failed with {StatusCode}; retry {Retry} in {Delay}.")]
-    public static partial void Retrying(ILogger logger, string topic, int count, long firstSequence, GrpcStatusCode statusCode, int retry, TimeSpan delay);
+    public static partial void Retrying(ILogger logger, string topic, int count, long firstSequence, StatusCode statusCode, int retry, TimeSpan delay);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Giving up on {Count} events to {Topic} from sequence {FirstSequence}: {Reason}.")]
     public static partial void GaveUp(ILogger logger, string topic, int count, long firstSequence, EventStreamErrorReason reason, Exception exception);

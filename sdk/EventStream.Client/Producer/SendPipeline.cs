@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Client.Producer;
 
@@ -150,7 +150,7 @@ internal sealed class SendPipeline(EventStreamProducerOptions options, Func<doub
     public void OnAbandoned(ProducerBatch batch) => End(batch);
 
     /// <summary>The batch's request failed with <paramref name="code"/>; decides what follows.</summary>
-    public FailureDecision OnFailed(ProducerBatch batch, GrpcStatusCode code, Exception error, TimeSpan now)
+    public FailureDecision OnFailed(ProducerBatch batch, StatusCode code, Exception error, TimeSpan now)
     {
         End(batch);
         var wasProbe = batch == _probe;
@@ -169,7 +169,7 @@ internal sealed class SendPipeline(EventStreamProducerOptions options, Func<doub
         {
             return GiveUp(batch, FailureDecision.TimedOut);
         }
-        var aborted = code == GrpcStatusCode.Aborted && options.EnableIdempotence;
+        var aborted = code == StatusCode.Aborted && options.EnableIdempotence;
         if (aborted && !wasProbe)
         {
             // An earlier batch is missing at the broker: wait for it, without counting a retry.

@@ -1,8 +1,6 @@
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Client.Producer.Wire;
 using EventStream.Protocol.V1;
+using Grpc.Core;
 
 namespace EventStream.Client.Producer;
 
@@ -235,8 +233,8 @@ internal sealed class TopicProducer
             response = await _context.Stream.SendAsync(request, timeout).ConfigureAwait(false);
             if (response.Shards.Count != batch.Count)
             {
-                error = new GrpcException(GrpcStatusCode.Internal,
-                    $"The broker answered {response.Shards.Count} deliveries for {batch.Count} events.");
+                error = new RpcException(new Status(StatusCode.Internal,
+                    $"The broker answered {response.Shards.Count} deliveries for {batch.Count} events."));
             }
         }
         catch (Exception e)
@@ -244,7 +242,7 @@ internal sealed class TopicProducer
             error = e;
         }
 
-        var code = (error as GrpcException)?.StatusCode ?? GrpcStatusCode.Unknown;
+        var code = (error as RpcException)?.StatusCode ?? StatusCode.Unknown;
         var deliveries = error is null ? EventEncoder.Deliveries(_topic, batch, response!) : null;
         FailureDecision? decision = null;
         EventStreamException? failure = null;

@@ -1,15 +1,16 @@
-using EventStream.Grpc.Server;
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace EventStream.Client.Tests.Fakes;
 
-/// <summary>Our gRPC server on real Kestrel sockets (h2c on a loopback port) hosting <see cref="FakeProducerService"/>.</summary>
+/// <summary>A grpc-dotnet server on real Kestrel sockets (h2c on a loopback port) hosting <see cref="FakeProducerService"/>.</summary>
 public sealed class FakeBroker : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -28,11 +29,13 @@ public sealed class FakeBroker : IAsyncDisposable
     public static async Task<FakeBroker> StartAsync(params string[] topics)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0").UseGrpcEndpoints();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddGrpcServer().AddGrpcService<FakeProducerService>();
+        builder.Services.AddGrpc();
+        // One instance for all calls, so tests can inspect and fault it.
+        builder.Services.AddSingleton<FakeProducerService>();
         var app = builder.Build();
-        app.MapGrpcServer();
+        app.MapGrpcService<FakeProducerService>();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         var broker = new FakeBroker(app, address);

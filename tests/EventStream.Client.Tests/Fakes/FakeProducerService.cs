@@ -1,10 +1,8 @@
-using EventStream.Grpc;
-using EventStream.Grpc.Server;
-using EventStream.Protocol.Methods;
+using System.Collections.Concurrent;
 using EventStream.Protocol.Sharding;
 using EventStream.Protocol.V1;
-using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 
 namespace EventStream.Client.Tests.Fakes;
 
@@ -15,7 +13,7 @@ namespace EventStream.Client.Tests.Fakes;
 /// <see cref="RememberedBatches"/> is acknowledged again as a duplicate; one ahead is answered
 /// ABORTED; one behind and forgotten FAILED_PRECONDITION.
 /// </summary>
-public sealed class FakeProducerService : IGrpcService
+public sealed class FakeProducerService : EventStream.Protocol.V1.Producer.ProducerBase
 {
     public const int ShardCount = 32;
 
@@ -25,12 +23,11 @@ public sealed class FakeProducerService : IGrpcService
     private readonly Dictionary<(string Producer, string Topic), ProducerState> _producers = [];
     private readonly List<FaultRule> _faults = [];
     private readonly List<CallRecord> _calls = [];
+    private readonly ConcurrentQueue<string> _acceptEncodings = new();
     private long _nextEventId = 1;
     private int _started;
     private int _concurrent;
     private int _maxConcurrent;
-
-    public IEnumerable<ServiceDescriptor> Services => [ProducerMethods.Service];
 
     public int RememberedBatches { get; set; } = 5;
 
@@ -46,6 +43,9 @@ public sealed class FakeProducerService : IGrpcService
     /// <summary>The most Produce calls seen at once.</summary>
     public int MaxConcurrentCalls => Volatile.Read(ref _maxConcurrent);
 
+    /// <summary>The <c>grpc-accept-encoding</c> header of each call (empty when absent), in arrival order.</summary>
+    public IReadOnlyList<string> AcceptEncodings => [.. _acceptEncodings];
+
     public IReadOnlyList<CallRecord> Calls
     {
         get
@@ -57,31 +57,34 @@ public sealed class FakeProducerService : IGrpcService
         }
     }
 
-    public void Bind(GrpcServiceBinder binder)
+    public override Task<ProduceResponse> Produce(ProduceRequest request, ServerCallContext context)
     {
-        binder.Unary(ProducerMethods.Produce, HandleAsync);
-        binder.DuplexStreaming(ProducerMethods.ProduceStream, HandleStreamAsync);
+        RecordHeaders(context);
+        return HandleAsync(request, context);
     }
 
     /// <summary>Each request of a stream is handled as a call of its own, started in arrival order.</summary>
-    private async Task HandleStreamAsync(RequestStream<ProduceStreamRequest> requests, ResponseStream<ProduceStreamResponse> responses, ServerCallContext context)
+    public override async Task ProduceStream(IAsyncStreamReader<ProduceStreamRequest> requestStream, IServerStreamWriter<ProduceStreamResponse> responseStream, ServerCallContext context)
     {
+        RecordHeaders(context);
+        // The response stream takes one write at a time; answers finish in any order.
+        var writeLock = new SemaphoreSlim(1, 1);
         var pending = new List<Task>();
-        await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
         {
-            pending.Add(AnswerAsync(request, responses, context));
+            pending.Add(AnswerAsync(request, responseStream, writeLock, context));
         }
         await Task.WhenAll(pending);
     }
 
-    private async Task AnswerAsync(ProduceStreamRequest request, ResponseStream<ProduceStreamResponse> responses, ServerCallContext context)
+    private async Task AnswerAsync(ProduceStreamRequest request, IServerStreamWriter<ProduceStreamResponse> responses, SemaphoreSlim writeLock, ServerCallContext context)
     {
         var answer = new ProduceStreamResponse { RequestId = request.RequestId };
         try
         {
             answer.Response = await HandleAsync(request.Batch ?? new ProduceRequest(), context);
         }
-        catch (GrpcException e)
+        catch (RpcException e)
         {
             answer.Error = new BatchError { Code = (int)e.StatusCode, Message = e.Status.Detail };
         }
@@ -89,7 +92,15 @@ public sealed class FakeProducerService : IGrpcService
         {
             return;
         }
-        await responses.WriteAsync(answer, context.CancellationToken);
+        await writeLock.WaitAsync(context.CancellationToken);
+        try
+        {
+            await responses.WriteAsync(answer, context.CancellationToken);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
     }
 
     public void CreateTopic(string name)
@@ -138,7 +149,7 @@ public sealed class FakeProducerService : IGrpcService
         Interlocked.Increment(ref _started);
         var concurrent = Interlocked.Increment(ref _concurrent);
         InterlockedMax(ref _maxConcurrent, concurrent);
-        var outcome = GrpcStatusCode.OK;
+        var outcome = StatusCode.OK;
         try
         {
             var fault = TakeFault(request, r => r.Kind != FaultKind.StoreThenFail);
@@ -152,7 +163,7 @@ public sealed class FakeProducerService : IGrpcService
             }
             if (fault is { Kind: FaultKind.Fail })
             {
-                throw new GrpcException(fault.Code, "Injected failure.");
+                throw new RpcException(new Status(fault.Code, "Injected failure."));
             }
             ProduceResponse response;
             FaultRule? dropAnswer;
@@ -163,18 +174,18 @@ public sealed class FakeProducerService : IGrpcService
             }
             if (dropAnswer is not null)
             {
-                throw new GrpcException(dropAnswer.Code, "Injected failure after storing.");
+                throw new RpcException(new Status(dropAnswer.Code, "Injected failure after storing."));
             }
             return response;
         }
-        catch (GrpcException e)
+        catch (RpcException e)
         {
             outcome = e.StatusCode;
             throw;
         }
         catch (OperationCanceledException)
         {
-            outcome = GrpcStatusCode.Cancelled;
+            outcome = StatusCode.Cancelled;
             throw;
         }
         finally
@@ -186,6 +197,9 @@ public sealed class FakeProducerService : IGrpcService
             }
         }
     }
+
+    private void RecordHeaders(ServerCallContext context) =>
+        _acceptEncodings.Enqueue(context.GetHttpContext().Request.Headers["grpc-accept-encoding"].ToString());
 
     private FaultRule? TakeFault(ProduceRequest request, Func<FaultRule, bool> kind)
     {
@@ -206,11 +220,11 @@ public sealed class FakeProducerService : IGrpcService
         {
             if (!_topics.Contains(request.Topic))
             {
-                throw new GrpcException(GrpcStatusCode.NotFound, $"Topic '{request.Topic}' does not exist.");
+                throw new RpcException(new Status(StatusCode.NotFound, $"Topic '{request.Topic}' does not exist."));
             }
             if (request.Events.Count == 0)
             {
-                throw new GrpcException(GrpcStatusCode.InvalidArgument, "A batch needs at least one event.");
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "A batch needs at least one event."));
             }
             if (request.ProducerId.Length == 0)
             {
@@ -235,8 +249,8 @@ public sealed class FakeProducerService : IGrpcService
                     return again;
                 }
                 throw request.FirstSequence > state.NextSequence
-                    ? new GrpcException(GrpcStatusCode.Aborted, $"Expected sequence {state.NextSequence}, got {request.FirstSequence}.")
-                    : new GrpcException(GrpcStatusCode.FailedPrecondition, $"Sequence {request.FirstSequence} is behind {state.NextSequence} and unknown.");
+                    ? new RpcException(new Status(StatusCode.Aborted, $"Expected sequence {state.NextSequence}, got {request.FirstSequence}."))
+                    : new RpcException(new Status(StatusCode.FailedPrecondition, $"Sequence {request.FirstSequence} is behind {state.NextSequence} and unknown."));
             }
             var response = StoreBatch(request);
             state.NextSequence = request.FirstSequence + request.Events.Count;

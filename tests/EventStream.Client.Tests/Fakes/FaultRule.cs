@@ -1,4 +1,4 @@
-using EventStream.Grpc;
+using Grpc.Core;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Client.Tests.Fakes;
@@ -17,11 +17,11 @@ public enum FaultKind
 }
 
 /// <summary>A fault for the next <see cref="Times"/> calls that match <see cref="When"/>.</summary>
-public sealed class FaultRule(FaultKind kind, GrpcStatusCode code = GrpcStatusCode.Unavailable)
+public sealed class FaultRule(FaultKind kind, StatusCode code = StatusCode.Unavailable)
 {
     public FaultKind Kind { get; } = kind;
 
-    public GrpcStatusCode Code { get; } = code;
+    public StatusCode Code { get; } = code;
 
     /// <summary>How many calls it applies to; int.MaxValue for all.</summary>
     public int Times { get; init; } = 1;
@@ -39,7 +39,7 @@ public sealed class FaultRule(FaultKind kind, GrpcStatusCode code = GrpcStatusCo
 }
 
 /// <summary>One Produce call as the fake broker saw it.</summary>
-public sealed record CallRecord(string Topic, string ProducerId, long FirstSequence, int Count, GrpcStatusCode Outcome);
+public sealed record CallRecord(string Topic, string ProducerId, long FirstSequence, int Count, StatusCode Outcome);
 
 /// <summary>One stored event.</summary>
 public sealed record StoredEvent(string Topic, int Shard, long EventId, EventData Data, string ProducerId, long Sequence);

@@ -1,7 +1,6 @@
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 using EventStream.Testing;
+using Grpc.Net.Client;
 
 namespace EventStream.Client.Tests.Integration;
 
@@ -66,7 +65,7 @@ public sealed class BrokerFixture : IAsyncLifetime
     public async Task<string> CreateTopicAsync(string prefix = "t")
     {
         var name = $"{prefix}-{Guid.NewGuid():N}";
-        await Channel.UnaryAsync(AdminMethods.CreateTopic, new CreateTopicRequest { Name = name });
+        await new Admin.AdminClient(Channel).CreateTopicAsync(new CreateTopicRequest { Name = name });
         return name;
     }
 

@@ -1,9 +1,8 @@
-using EventStream.Grpc;
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 using EventStream.Testing;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace EventStream.Client.Tests.Integration;
 
@@ -24,7 +23,7 @@ public sealed class BrokerStartupTests
         }
         var directory = Path.Combine("/tmp", "eventstream-client-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var statuses = new List<GrpcStatusCode>();
+        var statuses = new List<StatusCode>();
         try
         {
             await using var starting = BrokerProcess.Start(new Dictionary<string, string> { ["EventStream__Embedded__DataDirectory"] = directory });
@@ -32,7 +31,7 @@ public sealed class BrokerStartupTests
             while (DateTime.UtcNow < deadline)
             {
                 var status = await JoinAsync(starting.Channel);
-                if (status == GrpcStatusCode.OK)
+                if (status == StatusCode.OK)
                 {
                     break;
                 }
@@ -46,16 +45,16 @@ public sealed class BrokerStartupTests
         }
 
         Assert.NotEmpty(statuses);
-        Assert.Equal([GrpcStatusCode.Unavailable], statuses.Distinct());
+        Assert.Equal([StatusCode.Unavailable], statuses.Distinct());
     }
 
-    private static async Task<GrpcStatusCode> JoinAsync(GrpcChannel channel)
+    private static async Task<StatusCode> JoinAsync(GrpcChannel channel)
     {
-        using var call = channel.StartStreamingCall(ConsumerMethods.Subscribe, CallOptions.WithTimeout(TimeSpan.FromSeconds(10)));
+        using var call = new EventStream.Protocol.V1.Consumer.ConsumerClient(channel).Subscribe(deadline: DateTime.UtcNow.AddSeconds(10));
         try
         {
-            var reading = call.ReadNextAsync().AsTask();
-            var writing = call.WriteAsync(new SubscribeRequest
+            var reading = ReadFirstAsync(call);
+            var writing = call.RequestStream.WriteAsync(new SubscribeRequest
             {
                 Join = new Subscription
                 {
@@ -67,11 +66,14 @@ public sealed class BrokerStartupTests
             // The write waits for the request stream, which never opens when the connection is refused.
             _ = writing.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             var first = await reading;
-            return first?.ResponseCase == SubscribeResponse.ResponseOneofCase.Joined ? GrpcStatusCode.OK : GrpcStatusCode.Internal;
+            return first?.ResponseCase == SubscribeResponse.ResponseOneofCase.Joined ? StatusCode.OK : StatusCode.Internal;
         }
-        catch (GrpcException e)
+        catch (RpcException e)
         {
             return e.StatusCode;
         }
     }
+
+    private static async Task<SubscribeResponse?> ReadFirstAsync(AsyncDuplexStreamingCall<SubscribeRequest, SubscribeResponse> call) =>
+        await call.ResponseStream.MoveNext() ? call.ResponseStream.Current : null;
 }

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using EventStream.Grpc;
-using EventStream.Protocol.Methods;
+using EventStream.Protocol;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -28,9 +28,9 @@ public sealed class MultiBrokerTests(ITestOutputHelper output)
 
         // What the second member is told by B, on the raw contract.
         var redirect = await JoinRawAsync(brokers.B, group, topic);
-        Assert.Equal(GrpcStatusCode.Unavailable, redirect.StatusCode);
+        Assert.Equal(StatusCode.Unavailable, redirect.StatusCode);
         Assert.Contains(brokers.A.Address, redirect.Status.Detail, StringComparison.Ordinal);
-        Assert.Equal(brokers.A.Address, redirect.Trailers.GetValue(ConsumerMethods.CoordinatorMetadataKey));
+        Assert.Equal(brokers.A.Address, redirect.Trailers.GetValue(CoordinatorRedirect.MetadataKey));
 
         await using var second = new BackgroundConsumer(new EventStreamConsumer(TwoBrokers.ConsumerOptions(brokers.B, group, topic), logging.Factory("second")));
         await Wait.UntilAsync(() => first.Consumer.Assignment.Count == 16 && second.Consumer.Assignment.Count == 16, "each member holds half", TimeSpan.FromSeconds(60));
@@ -132,19 +132,19 @@ public sealed class MultiBrokerTests(ITestOutputHelper output)
     private static async Task<string> CreateTopicAsync(TwoBrokers brokers)
     {
         var name = $"t-{Guid.NewGuid():N}";
-        await brokers.A.Channel.UnaryAsync(AdminMethods.CreateTopic, new CreateTopicRequest { Name = name });
+        await new Admin.AdminClient(brokers.A.Channel).CreateTopicAsync(new CreateTopicRequest { Name = name });
         return name;
     }
 
     /// <summary>Joins on the raw Subscribe contract and returns how the broker refused.</summary>
-    private static async Task<GrpcException> JoinRawAsync(Testing.BrokerProcess broker, string group, string topic)
+    private static async Task<RpcException> JoinRawAsync(Testing.BrokerProcess broker, string group, string topic)
     {
-        using var call = broker.Channel.StartStreamingCall(ConsumerMethods.Subscribe);
-        await call.WriteAsync(new SubscribeRequest
+        using var call = new EventStream.Protocol.V1.Consumer.ConsumerClient(broker.Channel).Subscribe();
+        await call.RequestStream.WriteAsync(new SubscribeRequest
         {
             Join = new Subscription { Group = group, Topics = { topic }, SessionTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(3)) },
         });
-        return await Assert.ThrowsAsync<GrpcException>(async () => await call.ReadNextAsync());
+        return await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext());
     }
 
     /// <summary>Keeps what consumers log (by consumer name) and shows it in the test output.</summary>

@@ -1,5 +1,5 @@
 using EventStream.Client.Producer;
-using EventStream.Grpc;
+using Grpc.Core;
 
 namespace EventStream.Client.Tests.Producer;
 
@@ -26,7 +26,7 @@ public class SendPipelineTests
         return toSend;
     }
 
-    private static Exception Error(GrpcStatusCode code) => new GrpcException(code, "test");
+    private static Exception Error(StatusCode code) => new RpcException(new Status(code, "test"));
 
     /// <summary>Sends and acknowledges one batch, so the broker knows the producer and pipelining starts.</summary>
     private static SendPipeline Confirmed(SendPipeline pipeline)
@@ -121,14 +121,14 @@ public class SendPipelineTests
         batches.ForEach(b => pipeline.Add(b, T0));
         Take(pipeline, T0); // 0 and 1 in flight
 
-        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batches[0], GrpcStatusCode.Unavailable, Error(GrpcStatusCode.Unavailable), T0));
+        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batches[0], StatusCode.Unavailable, Error(StatusCode.Unavailable), T0));
         Assert.True(pipeline.Recovering);
         Assert.Equal(T0 + TimeSpan.FromMilliseconds(100), batches[0].RetryAt);
         // Batch 1 is still in flight: nothing is sent, not even after the backoff.
         Assert.Empty(Take(pipeline, Later));
 
         // The broker is missing batch 0, so batch 1 comes back ABORTED: it waits, without a retry counted.
-        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batches[1], GrpcStatusCode.Aborted, Error(GrpcStatusCode.Aborted), T0));
+        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batches[1], StatusCode.Aborted, Error(StatusCode.Aborted), T0));
         Assert.Equal(0, batches[1].Retries);
         Assert.Equal(T0 + TimeSpan.FromMilliseconds(100), pipeline.NextDue());
 
@@ -149,9 +149,9 @@ public class SendPipelineTests
         var batch = PendingEvents.Batch(1);
         pipeline.Add(batch, T0);
         Take(pipeline, T0);
-        pipeline.OnFailed(batch, GrpcStatusCode.Unavailable, Error(GrpcStatusCode.Unavailable), T0);
+        pipeline.OnFailed(batch, StatusCode.Unavailable, Error(StatusCode.Unavailable), T0);
         Take(pipeline, Later);
-        pipeline.OnFailed(batch, GrpcStatusCode.DeadlineExceeded, Error(GrpcStatusCode.DeadlineExceeded), Later);
+        pipeline.OnFailed(batch, StatusCode.DeadlineExceeded, Error(StatusCode.DeadlineExceeded), Later);
         Assert.Equal(2, batch.Retries);
         Assert.Equal(Later + TimeSpan.FromMilliseconds(200), batch.RetryAt);
         Assert.Equal(2, batch.Attempts);
@@ -167,24 +167,24 @@ public class SendPipelineTests
         for (var retry = 1; retry <= 3; retry++)
         {
             Assert.Equal([batch], Take(pipeline, now));
-            Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batch, GrpcStatusCode.Unavailable, Error(GrpcStatusCode.Unavailable), now));
+            Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batch, StatusCode.Unavailable, Error(StatusCode.Unavailable), now));
             now = batch.RetryAt;
         }
         Assert.Equal([batch], Take(pipeline, now));
-        Assert.Equal(FailureDecision.GiveUp, pipeline.OnFailed(batch, GrpcStatusCode.Unavailable, Error(GrpcStatusCode.Unavailable), now));
+        Assert.Equal(FailureDecision.GiveUp, pipeline.OnFailed(batch, StatusCode.Unavailable, Error(StatusCode.Unavailable), now));
         Assert.Empty(pipeline.Unacknowledged);
         Assert.False(pipeline.Recovering);
         Assert.Equal(4, batch.Attempts);
     }
 
     [Theory]
-    [InlineData(GrpcStatusCode.NotFound)]
-    [InlineData(GrpcStatusCode.InvalidArgument)]
-    [InlineData(GrpcStatusCode.ResourceExhausted)]
-    [InlineData(GrpcStatusCode.FailedPrecondition)]
-    [InlineData(GrpcStatusCode.Internal)]
-    [InlineData(GrpcStatusCode.PermissionDenied)]
-    public void Non_transient_failure_gives_up_at_once_and_does_not_stop_the_pipeline(GrpcStatusCode code)
+    [InlineData(StatusCode.NotFound)]
+    [InlineData(StatusCode.InvalidArgument)]
+    [InlineData(StatusCode.ResourceExhausted)]
+    [InlineData(StatusCode.FailedPrecondition)]
+    [InlineData(StatusCode.Internal)]
+    [InlineData(StatusCode.PermissionDenied)]
+    public void Non_transient_failure_gives_up_at_once_and_does_not_stop_the_pipeline(StatusCode code)
     {
         var pipeline = Create();
         var failed = PendingEvents.Batch(1);
@@ -208,14 +208,14 @@ public class SendPipelineTests
         pipeline.Add(a, T0);
         pipeline.Add(b, T0);
         Take(pipeline, T0); // given and a in flight
-        pipeline.OnFailed(given, GrpcStatusCode.InvalidArgument, Error(GrpcStatusCode.InvalidArgument), T0);
+        pipeline.OnFailed(given, StatusCode.InvalidArgument, Error(StatusCode.InvalidArgument), T0);
         // a arrives at the broker, which still expects sequence 0.
-        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(a, GrpcStatusCode.Aborted, Error(GrpcStatusCode.Aborted), T0));
+        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(a, StatusCode.Aborted, Error(StatusCode.Aborted), T0));
         Assert.Equal([a], Take(pipeline, T0));
         Assert.Equal(3L, a.FirstSequence);
 
         // Sent alone, a is still ahead: the broker waits for a sequence that will never come.
-        Assert.Equal(FailureDecision.RetryAfterReset, pipeline.OnFailed(a, GrpcStatusCode.Aborted, Error(GrpcStatusCode.Aborted), T0));
+        Assert.Equal(FailureDecision.RetryAfterReset, pipeline.OnFailed(a, StatusCode.Aborted, Error(StatusCode.Aborted), T0));
         Assert.Equal("p.1", pipeline.ProducerId);
         Assert.Equal(("p.1", 0L), (a.ProducerId, a.FirstSequence));
         Assert.Equal(("p.1", 3L), (b.ProducerId, b.FirstSequence));
@@ -237,9 +237,9 @@ public class SendPipelineTests
         var batch = PendingEvents.Batch(1);
         pipeline.Add(batch, T0);
         Take(pipeline, T0);
-        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batch, GrpcStatusCode.Aborted, Error(GrpcStatusCode.Aborted), T0));
+        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batch, StatusCode.Aborted, Error(StatusCode.Aborted), T0));
         Take(pipeline, batch.RetryAt);
-        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batch, GrpcStatusCode.Aborted, Error(GrpcStatusCode.Aborted), T0));
+        Assert.Equal(FailureDecision.Retry, pipeline.OnFailed(batch, StatusCode.Aborted, Error(StatusCode.Aborted), T0));
         Assert.Equal("", pipeline.ProducerId);
         Assert.Equal(2, batch.Retries);
     }
@@ -251,7 +251,7 @@ public class SendPipelineTests
         var batch = PendingEvents.Batch(1, deadline: TimeSpan.FromSeconds(10));
         pipeline.Add(batch, T0);
         Take(pipeline, T0);
-        Assert.Equal(FailureDecision.TimedOut, pipeline.OnFailed(batch, GrpcStatusCode.DeadlineExceeded, Error(GrpcStatusCode.DeadlineExceeded), TimeSpan.FromSeconds(10)));
+        Assert.Equal(FailureDecision.TimedOut, pipeline.OnFailed(batch, StatusCode.DeadlineExceeded, Error(StatusCode.DeadlineExceeded), TimeSpan.FromSeconds(10)));
         Assert.Empty(pipeline.Unacknowledged);
     }
 
@@ -263,7 +263,7 @@ public class SendPipelineTests
         var waiting = PendingEvents.Batch(1, deadline: TimeSpan.FromSeconds(6));
         pipeline.Add(inFlight, T0);
         Take(pipeline, T0);
-        pipeline.OnFailed(inFlight, GrpcStatusCode.Unavailable, Error(GrpcStatusCode.Unavailable), T0);
+        pipeline.OnFailed(inFlight, StatusCode.Unavailable, Error(StatusCode.Unavailable), T0);
         Take(pipeline, inFlight.RetryAt);
         pipeline.Add(waiting, T0);
         Assert.Equal(TimeSpan.FromSeconds(6), pipeline.NextDue());

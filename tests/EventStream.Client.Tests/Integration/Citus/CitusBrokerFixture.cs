@@ -1,7 +1,6 @@
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 using EventStream.Testing;
+using Grpc.Net.Client;
 using Npgsql;
 
 namespace EventStream.Client.Tests.Integration.Citus;
@@ -130,7 +129,7 @@ public sealed class CitusBrokerFixture : IAsyncLifetime
     public async Task<string> CreateTopicAsync()
     {
         var name = $"t-{Guid.NewGuid():N}";
-        await Channel.UnaryAsync(AdminMethods.CreateTopic, new CreateTopicRequest { Name = name });
+        await new Admin.AdminClient(Channel).CreateTopicAsync(new CreateTopicRequest { Name = name });
         return name;
     }
 

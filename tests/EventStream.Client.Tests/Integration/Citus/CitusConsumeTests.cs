@@ -1,5 +1,3 @@
-using EventStream.Grpc.Client;
-using EventStream.Protocol.Methods;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Client.Tests.Integration.Citus;
@@ -116,7 +114,7 @@ public sealed class CitusConsumeTests(CitusBrokerFixture cluster)
 
         // Commits made before and after the moves hold: a restarted member gets only what is new.
         await consumer.DisposeAsync();
-        var description = await cluster.Channel.UnaryAsync(AdminMethods.DescribeGroup, new DescribeGroupRequest { Group = group });
+        var description = await new Admin.AdminClient(cluster.Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = group });
         Assert.All(description.Shards.Where(s => s.Committed is not null), s => Assert.Equal(keep.Id, s.Committed.Node));
         var newer = await Keyed.ProduceAsync(producer, topic, keys, perKey: 2, firstSequence: 55);
         var second = new BackgroundConsumer(new EventStreamConsumer(cluster.ConsumerOptions(group, topic)));
