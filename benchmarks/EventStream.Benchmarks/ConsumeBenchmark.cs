@@ -70,10 +70,10 @@ internal static class ConsumeBenchmark
         var sends = new Task[total];
         for (var i = 0; i < total; i++)
         {
-            var due = TimeSpan.FromSeconds((double)i / rate);
-            if (due > clock.Elapsed)
+            var wait = TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(due - clock.Elapsed);
+                await Task.Delay(wait);
             }
             sends[i] = AckAsync(producer, topic, new ProducerEvent(payload, BitConverter.GetBytes(i % 1000)), acked);
         }

@@ -71,10 +71,10 @@ internal static class ProduceBenchmark
         for (var i = 0; i < total; i++)
         {
             // Open loop: event i is due at i / rate seconds, whatever happened to earlier ones.
-            var due = TimeSpan.FromSeconds((double)i / rate);
-            if (due > clock.Elapsed)
+            var wait = TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(due - clock.Elapsed);
+                await Task.Delay(wait);
             }
             samples[i] = TimeAsync(producer, topic, new ProducerEvent(payload, Key(i)));
         }
