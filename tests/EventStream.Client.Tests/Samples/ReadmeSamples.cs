@@ -1,4 +1,5 @@
 using EventStream.Client.Tests.Fakes;
+using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -80,6 +81,43 @@ public class ReadmeSamples
         }
         #endregion
         Assert.Equal(2, deliveries.Count);
+    }
+
+    [Fact]
+    public async Task Grpc_client_sample_resolves_the_producer()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        RegisterProducerWithGrpcSettings(builder);
+        var host = builder.Build();
+        try
+        {
+            Assert.NotNull(host.Services.GetRequiredService<EventStreamProducer>());
+        }
+        finally
+        {
+            await ((IAsyncDisposable)host).DisposeAsync();
+        }
+    }
+
+    /// <summary>Compiled, not run: it needs a broker at that address.</summary>
+    internal static async Task CreateProducerOnOwnChannelAsync(HttpMessageHandler handler)
+    {
+        #region Snippet:OwnChannel
+        // Your own channel (TLS, proxy, retry settings...); the producer does not dispose it.
+        using var channel = GrpcChannel.ForAddress("https://broker.internal:7400", new GrpcChannelOptions { HttpHandler = handler });
+        await using var producer = new EventStreamProducer(new EventStreamProducerOptions { Channel = channel });
+        #endregion
+        await producer.FlushAsync();
+    }
+
+    internal static void RegisterProducerWithGrpcSettings(HostApplicationBuilder builder)
+    {
+        #region Snippet:GrpcClientFactory
+        // The gRPC client comes from Grpc.Net.ClientFactory: configure it as any other.
+        builder.Services.AddEventStreamProducer(
+            options => options.Address = "http://127.0.0.1:7400",
+            client => client.ConfigureChannel(channel => channel.MaxReceiveMessageSize = 8 * 1024 * 1024));
+        #endregion
     }
 
     internal static void RegisterProducer(HostApplicationBuilder builder)
