@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Npgsql;
 using Npgsql.Replication;
 using Npgsql.Replication.PgOutput;
-using Npgsql.Replication.PgOutput.Messages;
+using Npgsql.Replication.Internal;
 using NpgsqlTypes;
 
 namespace EventStream.Broker.Consuming;
@@ -61,42 +61,44 @@ internal sealed class SlotReader : IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<DecodedTransaction> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var options = new PgOutputReplicationOptions(Publication, PgOutputProtocolVersion.V1, binary: true, messages: _barriers ? true : null);
-        var slot = new PgOutputReplicationSlot(_slotName);
-        List<StreamedEvent>? events = null;
-        ulong commitLsn = 0;
-        uint ordinal = 0;
-        ColumnMap? columns = null;
-        await foreach (var message in _connection.StartReplication(slot, options, cancellationToken))
+        List<KeyValuePair<string, string?>> options =
+        [
+            new("proto_version", "1"),
+            new("publication_names", Publication),
+            new("binary", "true"),
+        ];
+        if (_barriers)
         {
-            switch (message)
+            options.Add(new("messages", "true"));
+        }
+        var decoder = new PgOutputDecoder(_node);
+        var buffer = new byte[64 * 1024];
+        await foreach (var message in _connection.StartLogicalReplication(
+            new PgOutputReplicationSlot(_slotName), cancellationToken, options: options, bypassingStream: true))
+        {
+            var length = 0;
+            int read;
+            while ((read = await message.Data.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
             {
-                case BeginMessage begin:
-                    commitLsn = (ulong)begin.TransactionFinalLsn;
-                    ordinal = 0;
-                    events = [];
-                    break;
-                case RelationMessage relation:
-                    columns = ColumnMap.From(relation);
-                    break;
-                case InsertMessage insert when events is not null && columns is not null:
-                    events.Add(await DecodeAsync(insert, columns, new EventPosition(commitLsn, ordinal++, 0) { Node = _node }, cancellationToken));
-                    break;
-                case CommitMessage commit when events is not null:
-                    if (events.Count > 0)
-                    {
-                        yield return new DecodedTransaction(commitLsn, (ulong)commit.TransactionEndLsn, events);
-                    }
-                    ProcessedLsn = (ulong)commit.TransactionEndLsn;
-                    events = null;
-                    break;
-                case LogicalDecodingMessage { Prefix: BarrierPrefix } barrier:
-                    // Non-transactional: decoded in WAL order with the commits around it.
-                    using (var content = new StreamReader(barrier.Data, System.Text.Encoding.UTF8))
-                    {
-                        yield return new DecodedTransaction(0, 0, [], await content.ReadToEndAsync(cancellationToken));
-                    }
-                    break;
+                length += read;
+                if (length == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                }
+            }
+            if (decoder.Decode(buffer.AsSpan(0, length), BarrierPrefix) is not { } decoded)
+            {
+                continue;
+            }
+            if (decoded.Barrier is null && decoded.Events.Count == 0)
+            {
+                ProcessedLsn = decoded.EndLsn;
+                continue;
+            }
+            yield return decoded;
+            if (decoded.Barrier is null)
+            {
+                ProcessedLsn = decoded.EndLsn;
             }
         }
     }
@@ -116,97 +118,6 @@ internal sealed class SlotReader : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _connection.DisposeAsync();
-
-    private static async Task<StreamedEvent> DecodeAsync(InsertMessage insert, ColumnMap columns, EventPosition position, CancellationToken cancellationToken)
-    {
-        var values = new object?[columns.Count];
-        var index = 0;
-        await foreach (var value in insert.NewRow.WithCancellation(cancellationToken))
-        {
-            values[index] = value.IsDBNull ? null : await ReadValueAsync(value, columns.Kinds[index], cancellationToken);
-            index++;
-        }
-        var eventId = (long)values[columns.EventId]!;
-        return new StreamedEvent(
-            (int)values[columns.TopicId]!,
-            (int)values[columns.Shard]!,
-            eventId,
-            (DateTime)values[columns.IngestTime]!,
-            (DateTime?)values[columns.ProducerTime],
-            (byte[]?)values[columns.Key],
-            (byte[]?)values[columns.Payload] ?? [],
-            (string?)values[columns.Headers],
-            (string?)values[columns.ContentType],
-            position with { EventId = eventId });
-    }
-
-    private static async ValueTask<object?> ReadValueAsync(ReplicationValue value, ColumnKind kind, CancellationToken cancellationToken) => kind switch
-    {
-        ColumnKind.Int32 => await value.Get<int>(cancellationToken),
-        ColumnKind.Int64 => await value.Get<long>(cancellationToken),
-        ColumnKind.Timestamp => await value.Get<DateTime>(cancellationToken),
-        ColumnKind.Bytes => await value.Get<byte[]>(cancellationToken),
-        ColumnKind.Text => await value.Get<string>(cancellationToken),
-        _ => await value.Get<object>(cancellationToken),
-    };
-
-    private enum ColumnKind
-    {
-        Other,
-        Int32,
-        Int64,
-        Timestamp,
-        Bytes,
-        Text,
-    }
-
-    /// <summary>Where each column of <c>eventstream.events</c> is in the decoded rows.</summary>
-    private sealed class ColumnMap
-    {
-        public required int Count { get; init; }
-        public required ColumnKind[] Kinds { get; init; }
-        public required int TopicId { get; init; }
-        public required int Shard { get; init; }
-        public required int EventId { get; init; }
-        public required int IngestTime { get; init; }
-        public required int ProducerTime { get; init; }
-        public required int Key { get; init; }
-        public required int Payload { get; init; }
-        public required int Headers { get; init; }
-        public required int ContentType { get; init; }
-
-        public static ColumnMap From(RelationMessage relation)
-        {
-            var names = relation.Columns.Select(c => c.ColumnName).ToList();
-            int Find(string name) => names.IndexOf(name) is >= 0 and var i
-                ? i
-                : throw new InvalidOperationException($"The decoded events table has no column {name}.");
-            var map = new ColumnMap
-            {
-                Count = names.Count,
-                Kinds = new ColumnKind[names.Count],
-                TopicId = Find("topic_id"),
-                Shard = Find("shard"),
-                EventId = Find("event_id"),
-                IngestTime = Find("ingest_time"),
-                ProducerTime = Find("producer_time"),
-                Key = Find("key"),
-                Payload = Find("payload"),
-                Headers = Find("headers"),
-                ContentType = Find("content_type"),
-            };
-            map.Kinds[map.TopicId] = ColumnKind.Int32;
-            map.Kinds[map.Shard] = ColumnKind.Int32;
-            map.Kinds[map.EventId] = ColumnKind.Int64;
-            map.Kinds[map.IngestTime] = ColumnKind.Timestamp;
-            map.Kinds[map.ProducerTime] = ColumnKind.Timestamp;
-            map.Kinds[map.Key] = ColumnKind.Bytes;
-            map.Kinds[map.Payload] = ColumnKind.Bytes;
-            map.Kinds[map.Headers] = ColumnKind.Text;
-            map.Kinds[map.ContentType] = ColumnKind.Text;
-            return map;
-        }
-    }
 }
 
 /// <summary>
