@@ -4,15 +4,17 @@ using Npgsql;
 namespace EventStream.Broker.Consuming;
 
 /// <summary>
-/// Reads the events a new group starts with from the table, by shard and event id: under the
-/// snapshot its slot exported, so they end exactly where the stream begins; or, after a broker
-/// restart lost that snapshot, up to the time the slot was created (then some may repeat).
+/// Reads the events a group starts with from the table, in event id order across all shards and
+/// topics: under the snapshot its slot exported, so they end exactly where the stream begins; or,
+/// after a broker restart lost that snapshot, up to the time the slot was created (then some may
+/// repeat). Each topic is a cursor over the (topic_id, event_id) index, fetched in pages and merged
+/// by event id, so the read is linear in the backlog and every shard advances at once.
 /// </summary>
 internal static class BackfillReader
 {
-    private const int PageSize = 1000;
+    private const int PageSize = 5000;
 
-    public static async IAsyncEnumerable<StreamedEvent> ReadAsync(
+    public static async IAsyncEnumerable<IReadOnlyList<StreamedEvent>> ReadAsync(
         NpgsqlDataSource database,
         string? snapshotName,
         int[] topicIds,
@@ -29,49 +31,99 @@ internal static class BackfillReader
             await using var set = new NpgsqlCommand($"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''", StringComparison.Ordinal)}'", connection, transaction);
             await set.ExecuteNonQueryAsync(cancellationToken);
         }
-        var (shard, eventId) = (-1, long.MinValue);
+        var cursors = new List<TopicCursor>();
+        foreach (var topicId in topicIds)
+        {
+            var cursor = new TopicCursor(connection, transaction, $"backfill_{cursors.Count}");
+            await cursor.OpenAsync(topicId, from, until, cancellationToken);
+            cursors.Add(cursor);
+        }
+
+        var batch = new List<StreamedEvent>(PageSize);
         while (true)
         {
-            await using var command = new NpgsqlCommand(
+            // The topic whose next event has the lowest id goes next: one topic needs no merging.
+            TopicCursor? next = null;
+            foreach (var cursor in cursors)
+            {
+                if (await cursor.PeekAsync(cancellationToken) is { } head && (next is null || head.EventId < next.Head!.EventId))
+                {
+                    next = cursor;
+                }
+            }
+            if (next is null)
+            {
+                break;
+            }
+            var e = next.Take();
+            if (!committed.TryGetValue(e.Shard, out var done) || e.Position > done)
+            {
+                batch.Add(e);
+            }
+            if (batch.Count == PageSize)
+            {
+                yield return batch;
+                batch = new List<StreamedEvent>(PageSize);
+            }
+        }
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
+    }
+
+    /// <summary>One topic's events in event id order, a page at a time.</summary>
+    private sealed class TopicCursor(NpgsqlConnection connection, NpgsqlTransaction transaction, string name)
+    {
+        private readonly Queue<StreamedEvent> _page = new();
+        private bool _exhausted;
+
+        public StreamedEvent? Head => _page.TryPeek(out var head) ? head : null;
+
+        public async Task OpenAsync(int topicId, DateTime from, DateTime until, CancellationToken cancellationToken)
+        {
+            await using var declare = new NpgsqlCommand(
+                $"DECLARE {name} NO SCROLL CURSOR FOR " +
                 "SELECT topic_id, shard, event_id, ingest_time, producer_time, key, payload, headers::text, content_type " +
-                "FROM eventstream.events WHERE topic_id = ANY($1) AND ingest_time >= $2 AND ingest_time <= $3 " +
-                "AND (shard, event_id) > ($4, $5) ORDER BY shard, event_id LIMIT $6", connection, transaction);
-            command.Parameters.Add(new NpgsqlParameter { Value = topicIds });
-            command.Parameters.Add(new NpgsqlParameter { Value = from });
-            command.Parameters.Add(new NpgsqlParameter { Value = until });
-            command.Parameters.Add(new NpgsqlParameter { Value = shard });
-            command.Parameters.Add(new NpgsqlParameter { Value = eventId });
-            command.Parameters.Add(new NpgsqlParameter { Value = PageSize });
-            var page = new List<StreamedEvent>(PageSize);
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                "FROM eventstream.events WHERE topic_id = $1 AND ingest_time >= $2 AND ingest_time <= $3 ORDER BY event_id",
+                connection, transaction);
+            declare.Parameters.Add(new NpgsqlParameter { Value = topicId });
+            declare.Parameters.Add(new NpgsqlParameter { Value = from });
+            declare.Parameters.Add(new NpgsqlParameter { Value = until });
+            await declare.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        public async ValueTask<StreamedEvent?> PeekAsync(CancellationToken cancellationToken)
+        {
+            if (_page.Count == 0 && !_exhausted)
             {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    page.Add(new StreamedEvent(
-                        reader.GetInt32(0),
-                        reader.GetInt32(1),
-                        reader.GetInt64(2),
-                        reader.GetDateTime(3),
-                        reader.IsDBNull(4) ? null : reader.GetDateTime(4),
-                        reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
-                        reader.GetFieldValue<byte[]>(6),
-                        reader.IsDBNull(7) ? null : reader.GetString(7),
-                        reader.IsDBNull(8) ? null : reader.GetString(8),
-                        new EventPosition(0, 0, reader.GetInt64(2))));
-                }
+                await FetchAsync(cancellationToken);
             }
-            foreach (var e in page)
+            return Head;
+        }
+
+        public StreamedEvent Take() => _page.Dequeue();
+
+        private async Task FetchAsync(CancellationToken cancellationToken)
+        {
+            await using var fetch = new NpgsqlCommand($"FETCH {PageSize} FROM {name}", connection, transaction);
+            await using var reader = await fetch.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                if (!committed.TryGetValue(e.Shard, out var done) || e.Position > done)
-                {
-                    yield return e;
-                }
+                var eventId = reader.GetInt64(2);
+                _page.Enqueue(new StreamedEvent(
+                    reader.GetInt32(0),
+                    reader.GetInt32(1),
+                    eventId,
+                    reader.GetDateTime(3),
+                    reader.IsDBNull(4) ? null : reader.GetDateTime(4),
+                    reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
+                    reader.GetFieldValue<byte[]>(6),
+                    reader.IsDBNull(7) ? null : reader.GetString(7),
+                    reader.IsDBNull(8) ? null : reader.GetString(8),
+                    new EventPosition(0, 0, eventId)));
             }
-            if (page.Count < PageSize)
-            {
-                yield break;
-            }
-            (shard, eventId) = (page[^1].Shard, page[^1].EventId);
+            _exhausted = _page.Count < PageSize;
         }
     }
 }

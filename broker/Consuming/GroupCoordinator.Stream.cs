@@ -135,11 +135,11 @@ internal sealed partial class GroupCoordinator
             committed = _shards.Where(s => s.Committed is not null).ToDictionary(s => s.Shard, s => s.Committed!.Value);
         }
         var count = 0;
-        await foreach (var e in BackfillReader.ReadAsync(_store.DataSource, snapshot, topics, from, until, committed, cancellationToken))
+        await foreach (var batch in BackfillReader.ReadAsync(_store.DataSource, snapshot, topics, from, until, committed, cancellationToken))
         {
             await WaitForRoomAsync(-1, cancellationToken);
-            await AppendAsync([e with { Position = e.Position with { Node = nodeOfShard(e.Shard) } }], -1, cancellationToken);
-            count++;
+            await AppendAsync(batch.Select(e => e with { Position = e.Position with { Node = nodeOfShard(e.Shard) } }).ToList(), -1, cancellationToken);
+            count += batch.Count;
         }
         GroupLog.BackfillRead(_logger, Group, count, snapshot is not null);
     }

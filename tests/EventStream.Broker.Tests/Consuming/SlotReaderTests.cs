@@ -43,7 +43,7 @@ public sealed class SlotReaderTests(PostgresFixture fixture) : IAsyncLifetime
             await InsertAsync(4);
             await foreach (var e in BackfillReader.ReadAsync(_database, created.SnapshotName, [_topic], DateTime.MinValue.ToUniversalTime(), DateTime.MaxValue.ToUniversalTime(), new Dictionary<int, EventPosition>(), ct))
             {
-                backfill.Add(e);
+                backfill.AddRange(e);
             }
         }
         await InsertAsync(5, 6);
