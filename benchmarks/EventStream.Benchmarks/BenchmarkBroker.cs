@@ -32,16 +32,44 @@ internal sealed class BenchmarkBroker : IAsyncDisposable
         return new BenchmarkBroker(directory, process, NpgsqlDataSource.Create(EmbeddedDatabase.ConnectionString(directory)));
     }
 
+    /// <summary>Stops the broker cleanly, which stops its PostgreSQL; a broker that does not stop is killed and its PostgreSQL stopped here.</summary>
     public async ValueTask DisposeAsync()
     {
         await Database.DisposeAsync();
+        try
+        {
+            await Process.StopAsync(TimeSpan.FromSeconds(45));
+        }
+        catch (TimeoutException)
+        {
+        }
         await Process.DisposeAsync();
+        await StopPostgresAsync();
         try
         {
             Directory.Delete(_directory, recursive: true);
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>A fast shutdown (SIGINT) of the postmaster a killed broker left running, until its pid file is gone.</summary>
+    private async Task StopPostgresAsync()
+    {
+        var pidFile = Path.Combine(_directory, "pgdata", "postmaster.pid");
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadLines(pidFile).First(), out var pid))
+        {
+            return;
+        }
+        using (var signal = System.Diagnostics.Process.Start("kill", ["-INT", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (File.Exists(pidFile) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
         }
     }
 }

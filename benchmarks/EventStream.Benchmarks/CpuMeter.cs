@@ -23,6 +23,14 @@ internal sealed class CpuMeter
             $"{kind.Key} {(kind.Value - _start.GetValueOrDefault(kind.Key)) * 1e6 / events:F2}")));
     }
 
+    /// <summary>CPU seconds per <paramref name="per"/> events of each process kind since <see cref="Start"/>.</summary>
+    public string SecondsPer(int events, int per)
+    {
+        var now = Snapshot();
+        return string.Join("  ", now.Select(kind => string.Create(CultureInfo.InvariantCulture,
+            $"{kind.Key} {(kind.Value - _start.GetValueOrDefault(kind.Key)) * per / events:F2}")));
+    }
+
     private static Dictionary<string, double> Snapshot()
     {
         if (!OperatingSystem.IsLinux())

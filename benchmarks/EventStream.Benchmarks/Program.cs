@@ -4,7 +4,8 @@ using EventStream.Benchmarks;
 // produce: raw COPY baseline vs SDK -> broker -> PostgreSQL, interleaved rounds on one machine,
 //          then ack latency at a fixed rate. Options: --events N --rounds N --rate N --seconds N
 // consume: a group of 1 and of 4 members against the producers' rate, then ack -> delivery
-//          latency at --rate (default 20,000) events/s.
+//          latency at --rate (default 20,000) events/s. With --replay N: only a new group reading
+//          N stored events from earliest.
 if (args.FirstOrDefault() == "consume")
 {
     await ConsumeCommand.RunAsync(BenchmarkSettings.Parse(args[1..]));
@@ -45,7 +46,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
       p50 {latency.P50.TotalMilliseconds:F1} ms   p99 {latency.P99.TotalMilliseconds:F1} ms   max {latency.Max.TotalMilliseconds:F1} ms
     """));
 
-internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes, bool EventsGiven = false, bool RateGiven = false)
+internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes, bool EventsGiven = false, bool RateGiven = false, int Replay = 0)
 {
     public static BenchmarkSettings Parse(string[] args)
     {
@@ -60,7 +61,8 @@ internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int S
                 "--rate" => settings with { Rate = value, RateGiven = true },
                 "--seconds" => settings with { Seconds = value },
                 "--payload-bytes" => settings with { PayloadBytes = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; use --events, --rounds, --rate, --seconds, --payload-bytes."),
+                "--replay" => settings with { Replay = value },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; use --events, --rounds, --rate, --seconds, --payload-bytes, --replay."),
             };
         }
         return settings;

@@ -12,11 +12,12 @@ internal static class Statistics
         sorted[Math.Clamp((int)Math.Ceiling(percentile / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 }
 
-internal sealed record LatencySummary(int Count, TimeSpan P50, TimeSpan P99, TimeSpan Max)
+internal sealed record LatencySummary(int Count, TimeSpan P50, TimeSpan P99, TimeSpan P999, TimeSpan Max)
 {
     public static LatencySummary From(IEnumerable<TimeSpan> samples)
     {
         var sorted = samples.Order().ToArray();
-        return new LatencySummary(sorted.Length, Statistics.Percentile(sorted, 50), Statistics.Percentile(sorted, 99), sorted[^1]);
+        return new LatencySummary(sorted.Length, Statistics.Percentile(sorted, 50), Statistics.Percentile(sorted, 99),
+            Statistics.Percentile(sorted, 99.9), sorted[^1]);
     }
 }

@@ -18,7 +18,8 @@ internal static class EventMessages
             Topic = topic,
             Shard = e.Shard,
             EventId = e.EventId,
-            Key = e.Key is null ? ByteString.Empty : ByteString.CopyFrom(e.Key),
+            // The decoded arrays are never changed after decoding: wrapped, not copied.
+            Key = e.Key is null ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(e.Key),
             IngestTime = Timestamp.FromDateTime(DateTime.SpecifyKind(e.IngestTime, DateTimeKind.Utc)),
             ContentType = e.ContentType ?? "",
             Position = ToMessage(e.Position),
@@ -45,7 +46,7 @@ internal static class EventMessages
     {
         if (format == PayloadFormat.Binary || !TryDecodeUtf8(payload, out var text))
         {
-            message.Data = ByteString.CopyFrom(payload);
+            message.Data = UnsafeByteOperations.UnsafeWrap(payload);
             return;
         }
         if (format == PayloadFormat.Json)

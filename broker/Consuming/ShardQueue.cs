@@ -94,12 +94,21 @@ internal sealed class ShardQueue(int shard)
     public (int Events, long Bytes) Commit(EventPosition position)
     {
         var end = _head;
-        for (var i = _head; i < _events.Count; i++)
+        // A member commits the last event it received, as a rule: look there first.
+        var lastDelivered = _head + Delivered - 1;
+        if (Delivered > 0 && _events[lastDelivered].Position == position)
         {
-            if (_events[i].Position == position)
+            end = lastDelivered + 1;
+        }
+        else
+        {
+            for (var i = _head; i < _events.Count; i++)
             {
-                end = i + 1;
-                break;
+                if (_events[i].Position == position)
+                {
+                    end = i + 1;
+                    break;
+                }
             }
         }
         if (end == _head)

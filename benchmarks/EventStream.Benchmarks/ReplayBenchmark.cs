@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using EventStream.Client;
+
+namespace EventStream.Benchmarks;
+
+/// <summary>
+/// A new one-member group draining events already stored (from earliest): the table read, the
+/// delivery to the SDK and the commits, measured from the member's start to its last event.
+/// </summary>
+internal static class ReplayBenchmark
+{
+    public sealed record Result(int Events, double Rate, string Cpu);
+
+    public static async Task<Result> MeasureAsync(BenchmarkBroker broker, int events, int payloadBytes)
+    {
+        var topic = await ProduceBenchmark.CreateTopicAsync(broker, "bench-replay-" + Guid.NewGuid().ToString("N")[..8]);
+        // Stored directly, as fast as COPY goes: the replay, not the produce path, is measured.
+        await CopyBaseline.MeasureAsync(broker.Database, topic.Id, events, payloadBytes);
+        await using (var analyze = broker.Database.CreateCommand("ANALYZE eventstream.events"))
+        {
+            await analyze.ExecuteNonQueryAsync();
+        }
+
+        var cpu = CpuMeter.Start();
+        var watch = Stopwatch.StartNew();
+        await using var consumer = new EventStreamConsumer(new EventStreamConsumerOptions
+        {
+            Address = broker.Process.Address,
+            Group = "bench-replay-" + Guid.NewGuid().ToString("N")[..8],
+            Topics = [topic.Name],
+            StartPosition = StartPosition.Earliest,
+        });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var received = 0;
+        await foreach (var _ in consumer.ConsumeAsync(timeout.Token))
+        {
+            if (++received == events)
+            {
+                break;
+            }
+        }
+        var elapsed = watch.Elapsed;
+        return new Result(events, events / elapsed.TotalSeconds, cpu.PerEvent(events));
+    }
+}
