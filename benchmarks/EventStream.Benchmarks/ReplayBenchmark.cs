@@ -9,7 +9,9 @@ namespace EventStream.Benchmarks;
 /// </summary>
 internal static class ReplayBenchmark
 {
-    public sealed record Result(int Events, double Rate, string Cpu);
+    /// <param name="Rate">Events per second from the member's start (joining, making the group's slot) to its last event.</param>
+    /// <param name="DrainRate">Events per second from its first event to its last.</param>
+    public sealed record Result(int Events, double Rate, double DrainRate, string Cpu);
 
     public static async Task<Result> MeasureAsync(BenchmarkBroker broker, int events, int payloadBytes)
     {
@@ -32,14 +34,19 @@ internal static class ReplayBenchmark
         });
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         var received = 0;
+        var first = TimeSpan.Zero;
         await foreach (var _ in consumer.ConsumeAsync(timeout.Token))
         {
-            if (++received == events)
+            if (++received == 1)
+            {
+                first = watch.Elapsed;
+            }
+            if (received == events)
             {
                 break;
             }
         }
         var elapsed = watch.Elapsed;
-        return new Result(events, events / elapsed.TotalSeconds, cpu.PerEvent(events));
+        return new Result(events, events / elapsed.TotalSeconds, (events - 1) / (elapsed - first).TotalSeconds, cpu.PerEvent(events));
     }
 }

@@ -53,17 +53,45 @@ internal sealed class GroupStore(DatabaseEndpoint database)
         return positions;
     }
 
-    /// <summary>One balancing round for a member (see eventstream.obtain_leases).</summary>
-    public async Task<IReadOnlyList<LeaseGrant>> ObtainLeasesAsync(string group, string member, TimeSpan sessionTimeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// One balancing round for a member: renews it and reads the group's leases
+    /// (eventstream.lease_states), decides with <see cref="LeaseBalancer"/>, and applies the claims by
+    /// compare-and-set on their epochs (eventstream.apply_lease_claims). Returns the member's leases.
+    /// </summary>
+    public Task<IReadOnlyList<LeaseGrant>> ObtainLeasesAsync(string group, string member, TimeSpan sessionTimeout, CancellationToken cancellationToken) =>
+        ObtainLeasesAsync(database.DataSource, group, member, sessionTimeout, cancellationToken);
+
+    /// <inheritdoc cref="ObtainLeasesAsync(string, string, TimeSpan, CancellationToken)"/>
+    public static async Task<IReadOnlyList<LeaseGrant>> ObtainLeasesAsync(
+        NpgsqlDataSource dataSource, string group, string member, TimeSpan sessionTimeout, CancellationToken cancellationToken)
     {
-        await using var command = Command("SELECT shard, epoch, handing_over FROM eventstream.obtain_leases($1, $2, $3)", group, member, sessionTimeout);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var leases = new List<LeaseGrant>();
-        while (await reader.ReadAsync(cancellationToken))
+        var leases = new List<ShardLeaseState>();
+        var liveMembers = 1;
+        await using (var command = Command(dataSource,
+            "SELECT shard, owner, new_owner, epoch, owner_expired, live_members FROM eventstream.lease_states($1, $2, $3)", group, member, sessionTimeout))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            leases.Add(new LeaseGrant(reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2)));
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                leases.Add(new ShardLeaseState(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3), reader.GetBoolean(4)));
+                liveMembers = reader.GetInt32(5);
+            }
         }
-        return leases;
+        var claims = LeaseBalancer.Plan(member, leases, liveMembers);
+        var takes = claims.Where(c => !c.Ask).ToList();
+        var asks = claims.Where(c => c.Ask).ToList();
+        await using var apply = Command(dataSource,
+            "SELECT shard, epoch, handing_over FROM eventstream.apply_lease_claims($1, $2, $3, $4, $5, $6)", group, member,
+            takes.Select(c => c.Shard).ToArray(), takes.Select(c => c.Epoch).ToArray(),
+            asks.Select(c => c.Shard).ToArray(), asks.Select(c => c.Epoch).ToArray());
+        await using var grants = await apply.ExecuteReaderAsync(cancellationToken);
+        var result = new List<LeaseGrant>();
+        while (await grants.ReadAsync(cancellationToken))
+        {
+            result.Add(new LeaseGrant(grants.GetInt32(0), grants.GetInt64(1), grants.GetBoolean(2)));
+        }
+        return result;
     }
 
     public Task ReleaseLeaseAsync(string group, int shard, string member, CancellationToken cancellationToken) =>
@@ -125,9 +153,11 @@ internal sealed class GroupStore(DatabaseEndpoint database)
         return topics;
     }
 
-    private NpgsqlCommand Command(string sql, params object[] parameters)
+    private NpgsqlCommand Command(string sql, params object[] parameters) => Command(database.DataSource, sql, parameters);
+
+    private static NpgsqlCommand Command(NpgsqlDataSource dataSource, string sql, params object[] parameters)
     {
-        var command = database.DataSource.CreateCommand(sql);
+        var command = dataSource.CreateCommand(sql);
         foreach (var value in parameters)
         {
             command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });

@@ -1,9 +1,10 @@
+using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
 using Npgsql;
 
 namespace EventStream.Broker.Tests.Consuming;
 
-/// <summary>The lease functions of sql/005 on a real database, driven as brokers drive them.</summary>
+/// <summary>The lease functions of sql/005 and sql/011 on a real database, driven as brokers drive them.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class LeaseSqlTests(PostgresFixture fixture) : IAsyncLifetime
 {
@@ -102,20 +103,10 @@ public sealed class LeaseSqlTests(PostgresFixture fixture) : IAsyncLifetime
         Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM eventstream.leases WHERE consumer_group = $1 AND owner IS NOT NULL", _group));
     }
 
-    private async Task<List<(int Shard, long Epoch, bool HandingOver)>> ObtainAsync(string member, TimeSpan? session = null)
-    {
-        await using var command = _database.CreateCommand("SELECT shard, epoch, handing_over FROM eventstream.obtain_leases($1, $2, $3)");
-        command.Parameters.Add(new NpgsqlParameter { Value = _group });
-        command.Parameters.Add(new NpgsqlParameter { Value = member });
-        command.Parameters.Add(new NpgsqlParameter { Value = session ?? Session });
-        await using var reader = await command.ExecuteReaderAsync();
-        var leases = new List<(int, long, bool)>();
-        while (await reader.ReadAsync())
-        {
-            leases.Add((reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2)));
-        }
-        return leases;
-    }
+    /// <summary>One balancing round, as a broker makes it: the lease states, the balancer's plan, the claims applied.</summary>
+    private async Task<List<(int Shard, long Epoch, bool HandingOver)>> ObtainAsync(string member, TimeSpan? session = null) =>
+        (await GroupStore.ObtainLeasesAsync(_database, _group, member, session ?? Session, TestTimeout.Token()))
+            .Select(l => (l.Shard, l.Epoch, l.HandingOver)).ToList();
 
     private Task<bool> CommitAsync(string member, int shard, long epoch, string lsn) =>
         ScalarAsync<bool>("SELECT eventstream.commit_position($1, $2, $3, $4, 0, $5::pg_lsn, 0, 1)", _group, member, shard, epoch, lsn);
