@@ -38,6 +38,12 @@ internal sealed class ConnectedMember(string id, TimeSpan sessionTimeout, bool s
 
     public long LastBalanced { get; set; }
 
+    /// <summary>
+    /// The shard a delivery starts from when the last one was cut short by its limits, so the
+    /// member's shards take turns instead of the first ones crowding out the others.
+    /// </summary>
+    public int NextShard { get; set; }
+
     public bool Left { get; set; }
 
     /// <summary>Wakes the member's delivery: events or control messages are waiting.</summary>

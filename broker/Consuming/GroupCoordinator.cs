@@ -44,9 +44,6 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
 
     public string Group { get; }
 
-    /// <summary>Most events in one pushed batch.</summary>
-    public int BatchLimit => _options.MaxBatchEvents;
-
     /// <summary>
     /// Completes once the group's slot exists: from then on every event committed reaches the
     /// group. Creating a slot waits for transactions in flight, so a group's first start may take
@@ -140,7 +137,11 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         }
     }
 
-    /// <summary>A member's session ended without leaving: its leases expire unless it comes back.</summary>
+    /// <summary>
+    /// A member's session ended without leaving (the connection broke, or a send to it failed):
+    /// what it received and did not commit goes out again, to its next session or to the next
+    /// owner of each shard; its leases expire unless it comes back.
+    /// </summary>
     public void Detach(ConnectedMember member, int session)
     {
         lock (_gate)
@@ -148,6 +149,13 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             if (member.Session == session)
             {
                 member.Streaming = false;
+                foreach (var shard in member.Shards.Keys)
+                {
+                    if (_shards[shard].Owner == member.Id)
+                    {
+                        _shards[shard].Redeliver();
+                    }
+                }
             }
         }
     }
@@ -181,33 +189,6 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         {
             member.LastSeen = _timeProvider.GetTimestamp();
         }
-    }
-
-    /// <summary>The next events for a member, at most <paramref name="maxEvents"/>, one batch per shard.</summary>
-    public List<EventBatch> TakeEvents(ConnectedMember member, int maxEvents, PayloadFormat format)
-    {
-        var batches = new List<EventBatch>();
-        lock (_gate)
-        {
-            foreach (var (shard, epoch) in member.Shards)
-            {
-                var queue = _shards[shard];
-                if (maxEvents <= 0)
-                {
-                    break;
-                }
-                if (queue.Owner != member.Id || queue.Epoch != epoch || queue.Revoking || !queue.HasUndelivered)
-                {
-                    continue;
-                }
-                var events = queue.TakeUndelivered(Math.Min(maxEvents, _options.MaxBatchEvents));
-                maxEvents -= events.Count;
-                var batch = new EventBatch { Shard = shard, Epoch = epoch };
-                batch.Events.Add(events.Select(e => EventMessages.ToMessage(e, _topicNames.GetValueOrDefault(e.TopicId, ""), format)));
-                batches.Add(batch);
-            }
-        }
-        return batches;
     }
 
     /// <summary>Records commits; a commit under a stale epoch is rejected with FAILED_PRECONDITION.</summary>

@@ -1,5 +1,6 @@
 namespace EventStream.Broker.Consuming;
 
+/// <summary>Log messages of consumer groups on this broker (event ids 1500–1599).</summary>
 internal static partial class GroupLog
 {
     [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "Group {Group} is streaming its slot on node {Node}.")]
@@ -28,4 +29,10 @@ internal static partial class GroupLog
 
     [LoggerMessage(EventId = 1508, Level = LogLevel.Information, Message = "Group {Group}: dropped the slot on node {Node}, which holds no shards any more.")]
     public static partial void SlotDropped(ILogger logger, string group, int node);
+
+    [LoggerMessage(EventId = 1509, Level = LogLevel.Warning, Message = "Group {Group}: sending to member {Member} failed; its session ended and the events it did not commit will be delivered again.")]
+    public static partial void SendFailed(ILogger logger, string group, string member, Exception exception);
+
+    [LoggerMessage(EventId = 1510, Level = LogLevel.Error, Message = "Group {Group}: a message of {Size} bytes for member {Member} (shard {Shard}, event {EventId}) exceeds the send limit of {Limit} bytes (EventStream:Grpc:MaxSendMessageSize); the event cannot be delivered until the limit is raised.")]
+    public static partial void MessageTooLarge(ILogger logger, string group, string member, int shard, long eventId, int size, int limit);
 }

@@ -6,9 +6,11 @@ using NpgsqlTypes;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>The SQL side of consumer groups (sql/005): groups, leases, positions.</summary>
+/// <summary>The SQL side of consumer groups (sql/005, sql/009): groups, leases, positions.</summary>
 internal sealed class GroupStore(DatabaseEndpoint database)
 {
+    private const int MaxCommitAttempts = 3;
+
     public NpgsqlDataSource DataSource => database.DataSource;
 
     /// <summary>Creates the group (with its start point) or updates its topics; true when created.</summary>
@@ -100,44 +102,82 @@ internal sealed class GroupStore(DatabaseEndpoint database)
     public Task LeaveAsync(string group, string member, CancellationToken cancellationToken) =>
         ExecuteAsync("SELECT eventstream.leave_group($1, $2)", cancellationToken, group, member);
 
-    /// <summary>Records a commit; false when the member does not hold the shard under that epoch.</summary>
-    public Task<bool> CommitAsync(string group, string member, int shard, long epoch, EventPosition position, CancellationToken cancellationToken) =>
-        ScalarAsync<bool>("SELECT eventstream.commit_position($1, $2, $3, $4, $5, $6, $7, $8)", cancellationToken,
-            group, member, shard, epoch, position.Node,
-            new NpgsqlParameter { Value = new NpgsqlLogSequenceNumber(position.CommitLsn), NpgsqlDbType = NpgsqlDbType.PgLsn },
-            (long)position.Ordinal, position.EventId);
-
     /// <summary>
-    /// Records a member's commits, one result per shard: INVALID_ARGUMENT for a shard outside the
-    /// cluster or a missing position, FAILED_PRECONDITION when the member does not hold the shard
-    /// under that epoch. <paramref name="committed"/> sees each accepted commit.
+    /// Records a member's commits, one result per commit in the order given: INVALID_ARGUMENT for a
+    /// shard outside the cluster or a missing position, FAILED_PRECONDITION when the member does not
+    /// hold the shard under that epoch. The valid ones go to the database in one statement
+    /// (eventstream.commit_positions, sql/009). <paramref name="committed"/> sees each accepted commit.
     /// </summary>
     public async Task<CommitResponse> CommitAllAsync(
         string group, string member, IEnumerable<ShardCommit> commits, int shardCount, Action<int, EventPosition>? committed, CancellationToken cancellationToken)
     {
-        var response = new CommitResponse();
+        var results = new List<CommitResult>();
+        var valid = new List<(int Index, int Shard, long Epoch, EventPosition Position)>();
         foreach (var commit in commits)
         {
             if (commit.Shard < 0 || commit.Shard >= shardCount || commit.Position is null)
             {
-                response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)StatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
+                results.Add(new CommitResult { Shard = commit.Shard, Code = (int)StatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
                 continue;
             }
             var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId) { Node = commit.Position.Node };
-            if (!await CommitAsync(group, member, commit.Shard, commit.Epoch, position, cancellationToken))
+            valid.Add((results.Count, commit.Shard, commit.Epoch, position));
+            results.Add(null!);
+        }
+        var accepted = valid.Count == 0 ? [] : await CommitPositionsAsync(group, member, valid, cancellationToken);
+        for (var i = 0; i < valid.Count; i++)
+        {
+            var (index, shard, epoch, position) = valid[i];
+            if (!accepted[i])
             {
-                response.Results.Add(new CommitResult
+                results[index] = new CommitResult
                 {
-                    Shard = commit.Shard,
+                    Shard = shard,
                     Code = (int)StatusCode.FailedPrecondition,
-                    Message = $"Member '{member}' does not hold shard {commit.Shard} under epoch {commit.Epoch}: the shard moved to another member.",
-                });
+                    Message = $"Member '{member}' does not hold shard {shard} under epoch {epoch}: the shard moved to another member.",
+                };
                 continue;
             }
-            committed?.Invoke(commit.Shard, position);
-            response.Results.Add(new CommitResult { Shard = commit.Shard, Code = (int)StatusCode.OK });
+            committed?.Invoke(shard, position);
+            results[index] = new CommitResult { Shard = shard, Code = (int)StatusCode.OK };
         }
+        var response = new CommitResponse();
+        response.Results.Add(results);
         return response;
+    }
+
+    /// <summary>One call of eventstream.commit_positions: per commit, in order, whether it was accepted.</summary>
+    private async Task<bool[]> CommitPositionsAsync(
+        string group, string member, List<(int Index, int Shard, long Epoch, EventPosition Position)> commits, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var command = Command(
+                // Npgsql writes no pg_lsn arrays: the LSNs go as text.
+                "SELECT accepted FROM eventstream.commit_positions($1, $2, $3, $4, $5, $6::pg_lsn[], $7, $8)",
+                group, member,
+                commits.Select(c => c.Shard).ToArray(),
+                commits.Select(c => c.Epoch).ToArray(),
+                commits.Select(c => c.Position.Node).ToArray(),
+                commits.Select(c => new NpgsqlLogSequenceNumber(c.Position.CommitLsn).ToString()).ToArray(),
+                commits.Select(c => (long)c.Position.Ordinal).ToArray(),
+                commits.Select(c => c.Position.EventId).ToArray());
+            try
+            {
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                var accepted = new bool[commits.Count];
+                for (var i = 0; await reader.ReadAsync(cancellationToken); i++)
+                {
+                    accepted[i] = reader.GetBoolean(0);
+                }
+                return accepted;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < MaxCommitAttempts)
+            {
+                // A balancing round renews the member's leases in no particular order; the commit,
+                // rolled back whole, is simply made again.
+            }
+        }
     }
 
     /// <summary>Every topic, by id.</summary>

@@ -32,8 +32,6 @@ internal sealed class ShardQueue(int shard)
 
     public long Bytes { get; private set; }
 
-    public bool HasUndelivered => Count > Delivered;
-
     /// <summary>Sets the committed position loaded at start.</summary>
     public void Restore(EventPosition committed) => Committed = committed;
 
@@ -74,18 +72,24 @@ internal sealed class ShardQueue(int shard)
         Revoking = false;
     }
 
-    /// <summary>The owner reconnected: what it had received and not committed may be lost, so send it again.</summary>
+    /// <summary>
+    /// What the owner received and did not commit may never have arrived (a new session, a failed
+    /// send, a Poll answering again from the last commit): the next delivery starts from the
+    /// oldest uncommitted event.
+    /// </summary>
     public void Redeliver() => Delivered = 0;
 
-    /// <summary>The next events for the owner, marked as received.</summary>
-    public List<StreamedEvent> TakeUndelivered(int max)
-    {
-        var start = _head + Delivered;
-        var count = Math.Min(max, _events.Count - start);
-        var taken = _events.GetRange(start, count);
-        Delivered += count;
-        return taken;
-    }
+    /// <summary>Events the owner has not received yet.</summary>
+    public int Undelivered => Count - Delivered;
+
+    /// <summary>
+    /// An event the owner has not received yet, <paramref name="offset"/> after the first; it
+    /// counts as received only once <see cref="MarkDelivered"/> says so.
+    /// </summary>
+    public StreamedEvent PeekUndelivered(int offset) => _events[_head + Delivered + offset];
+
+    /// <summary>The owner received the next <paramref name="count"/> events.</summary>
+    public void MarkDelivered(int count) => Delivered = Math.Min(Count, Delivered + count);
 
     /// <summary>
     /// Drops the events up to and including a committed position, in queue order (LSNs of

@@ -1,19 +1,24 @@
-using System.Threading.Channels;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Transport;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 
 namespace EventStream.Broker.Services;
 
 /// <summary>eventstream.v1.Consumer: Subscribe sessions for SDKs, and Poll/Commit/Leave for scripts.</summary>
-internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, ClusterSettings cluster) : Consumer.ConsumerBase
+internal sealed class ConsumerService(
+    ConsumerGroups groups, GroupStore store, ClusterSettings cluster, IOptions<GrpcLimits> limits, ILogger<ConsumerService> logger) : Consumer.ConsumerBase
 {
     private const int MaxMemberIdLength = 256;
     private const int DefaultPollEvents = 100;
     private const int MaxPollEvents = 10_000;
     private static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(2);
+    private readonly int _maxMessageBytes = limits.Value.MaxSendMessageSize;
+    // What events may take of one message (pushed batch or Poll answer), below the send limit.
+    private readonly int _eventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
 
     public override async Task Subscribe(IAsyncStreamReader<SubscribeRequest> requests, IServerStreamWriter<SubscribeResponse> responses, ServerCallContext context)
     {
@@ -34,9 +39,11 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         // From here the pump is the session's one writer: commit results join the control messages.
         var control = member.Control;
         // Ended when the member is dropped (silent past its session timeout) or superseded by a
-        // newer session of the same member, so the client learns it must join again.
+        // newer session of the same member, or when a send fails, so the client learns it must join again.
         using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(token);
-        var pump = Task.Run(() => PumpAsync(coordinator, member, session, control, format, responses, sessionEnd), CancellationToken.None);
+        var pump = new SubscribePump(coordinator, member, session, format, responses,
+            new DeliveryLimit(groups.Options.MaxBatchEvents * 4, _eventBytes), _maxMessageBytes, logger);
+        var pumping = Task.Run(() => pump.RunAsync(sessionEnd), CancellationToken.None);
         var leftCleanly = false;
         try
         {
@@ -62,7 +69,7 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         }
         catch (OperationCanceledException) when (sessionEnd.IsCancellationRequested && !token.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable,
+            throw new RpcException(pump.Failure ?? new Status(StatusCode.Unavailable,
                 member.Session != session ? "A newer session of this member took over."
                 : groups.Find(first.Join.Group) != coordinator ? "The group stopped running on this broker (it may run on another one now); join again."
                 : "The member missed its heartbeats for longer than its session timeout; join again."));
@@ -71,45 +78,11 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         {
             if (!leftCleanly)
             {
+                // What the session was sent and did not commit goes out again.
                 coordinator.Detach(member, session);
             }
             await sessionEnd.CancelAsync();
-            try
-            {
-                await pump;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-    }
-
-    private static async Task PumpAsync(GroupCoordinator coordinator, ConnectedMember member, int session, Channel<SubscribeResponse> control,
-        PayloadFormat format, IServerStreamWriter<SubscribeResponse> responses, CancellationTokenSource sessionEnd)
-    {
-        var cancellationToken = sessionEnd.Token;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            if (member.Left || member.Session != session)
-            {
-                await sessionEnd.CancelAsync();
-                return;
-            }
-            var sent = false;
-            while (control.Reader.TryRead(out var message))
-            {
-                await responses.WriteAsync(message, cancellationToken);
-                sent = true;
-            }
-            foreach (var batch in coordinator.TakeEvents(member, coordinator.BatchLimit * 4, format))
-            {
-                await responses.WriteAsync(new SubscribeResponse { Events = batch }, cancellationToken);
-                sent = true;
-            }
-            if (!sent)
-            {
-                await member.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
-            }
+            await pumping;
         }
     }
 
@@ -122,18 +95,30 @@ internal sealed class ConsumerService(ConsumerGroups groups, GroupStore store, C
         var wait = request.MaxWait is null ? DefaultPollWait : request.MaxWait.ToTimeSpan();
         wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > groups.Options.MaxPollWait ? groups.Options.MaxPollWait : wait;
 
-        var batches = coordinator.TakeEvents(member, maxEvents, format);
+        var response = new PollResponse { MemberId = member.Id };
+        response.Assigned.Add(coordinator.LeasesOf(member));
+        // The answer is one message: its events get what the member id and leases leave.
+        var limit = new DeliveryLimit(maxEvents, _eventBytes - response.CalculateSize());
+        // Nothing is marked delivered for good: the next Poll answers again from the last commit.
+        var batches = coordinator.PollEvents(member, limit, format);
         if (batches.Count == 0 && wait > TimeSpan.Zero)
         {
             await member.WaitAsync(wait, token);
-            batches = coordinator.TakeEvents(member, maxEvents, format);
+            batches = coordinator.PollEvents(member, limit, format);
         }
-        var response = new PollResponse { MemberId = member.Id };
-        response.Assigned.Add(coordinator.LeasesOf(member));
         foreach (var batch in batches)
         {
             response.Events.Add(batch.Events);
             response.Commits.Add(new ShardCommit { Shard = batch.Shard, Epoch = batch.Epoch, Position = batch.Events[^1].Position });
+        }
+        var size = batches.Count > 0 ? response.CalculateSize() : 0;
+        if (size > _maxMessageBytes)
+        {
+            // Only a lone event too large for any message gets here (see DeliveryLimit).
+            var e = batches[0].Events[0];
+            GroupLog.MessageTooLarge(logger, coordinator.Group, member.Id, e.Shard, e.EventId, size, _maxMessageBytes);
+            throw new RpcException(new Status(StatusCode.Internal,
+                $"Event {e.EventId} of shard {e.Shard} takes {size} bytes with its answer, more than the broker's message limit of {_maxMessageBytes} bytes: it cannot be delivered."));
         }
         return response;
     }

@@ -344,6 +344,55 @@ def produce_poll_commit(ctx):
 
 
 
+@check("large_events")
+def large_events(ctx):
+    """Six events of 900 KiB on one key, more than one 4 MiB message holds: produced in requests
+    under the broker's receive limit, polled back in answers under its send limit, committed."""
+    suffix = f"{os.getpid()}-{int(time.time() * 1000)}"
+    topic, group = f"interop-py-large-{suffix}", f"interop-py-large-{suffix}"
+    count, size, per_request = 6, 900 * 1024, 3
+    ctx.call("/eventstream.v1.Admin/CreateTopic", ctx.message("eventstream.v1.CreateTopicRequest")(name=topic))
+    EventData = ctx.message("eventstream.v1.EventData")
+
+    def payload(i):
+        head = f"e{i}:".encode()
+        return head + bytes([ord("a") + i % 26]) * (size - len(head))
+
+    for first in range(0, count, per_request):
+        ctx.call("/eventstream.v1.Producer/Produce", ctx.message("eventstream.v1.ProduceRequest")(
+            topic=topic, events=[EventData(key_text="one-key", data=payload(i))
+                                 for i in range(first, min(first + per_request, count))]), timeout=30)
+    Subscription = ctx.message("eventstream.v1.Subscription")
+    StartPoint = ctx.message("eventstream.v1.StartPoint")
+    Duration = ctx.message("google.protobuf.Duration")
+    subscription = Subscription(group=group, topics=[topic], start=StartPoint(kind=1))  # KIND_EARLIEST
+    received, answers, member = [], [], ""
+    deadline = time.monotonic() + 45
+    while len(received) < count and time.monotonic() < deadline:
+        subscription.member_id = member
+        polled = ctx.call("/eventstream.v1.Consumer/Poll", ctx.message("eventstream.v1.PollRequest")(
+            subscription=subscription, max_events=100, max_wait=Duration(nanos=300_000_000)), timeout=35)
+        member = polled.member_id
+        if polled.events:
+            answers.append({"events": len(polled.events), "bytes": polled.ByteSize()})
+            received += list(polled.events)
+            ctx.call("/eventstream.v1.Consumer/Commit", ctx.message("eventstream.v1.CommitRequest")(
+                group=group, member_id=member, commits=polled.commits))
+    detail = {"produced": count, "received": len(received), "answers": answers}
+    if [e.data for e in received] != [payload(i) for i in range(count)]:
+        detail["payload_heads"] = [e.data[:8].decode(errors="replace") for e in received]
+        raise CheckFailed(detail)
+    # Everything was committed: nothing comes again.
+    subscription.member_id = member
+    again = ctx.call("/eventstream.v1.Consumer/Poll", ctx.message("eventstream.v1.PollRequest")(
+        subscription=subscription, max_events=100, max_wait=Duration()))
+    detail["after_commit"] = len(again.events)
+    ctx.call("/eventstream.v1.Consumer/Leave", ctx.message("eventstream.v1.LeaveRequest")(group=group, member_id=member))
+    if again.events or len(answers) < 2:
+        raise CheckFailed(detail)
+    return detail
+
+
 @check("coordinator_redirect")
 def coordinator_redirect(ctx):
     """A broker that does not run a group answers Poll and Subscribe with UNAVAILABLE and the
