@@ -12,7 +12,12 @@ BEGIN
     ON CONFLICT (group_name, member_id)
     DO UPDATE SET last_heartbeat = now(), session_timeout = excluded.session_timeout;
     UPDATE eventstream.consumer_groups SET last_active_at = now() WHERE group_name = name;
-    UPDATE eventstream.leases l SET last_heartbeat = now() WHERE l.consumer_group = name AND l.owner = member;
+    -- Locked in shard order, as commit_positions (sql/009) locks them, so the two never deadlock.
+    UPDATE eventstream.leases l SET last_heartbeat = now()
+    FROM (SELECT o.shard_id FROM eventstream.leases o
+          WHERE o.consumer_group = name AND o.owner = member
+          ORDER BY o.shard_id FOR NO KEY UPDATE) mine
+    WHERE l.consumer_group = name AND l.shard_id = mine.shard_id;
     RETURN QUERY
     SELECT l.shard_id, l.owner, l.new_owner, l.epoch, l.owner IS NOT NULL AND eventstream.lease_expired(l),
            (SELECT count(*)::integer FROM eventstream.group_members m

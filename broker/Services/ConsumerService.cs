@@ -29,61 +29,9 @@ internal sealed class ConsumerService(
             throw new RpcException(new Status(StatusCode.InvalidArgument, "Start a Subscribe session with a join request."));
         }
         var (coordinator, member, format) = await JoinAsync(first.Join, streaming: true, token);
-        var session = member.Session;
-        await responses.WriteAsync(new SubscribeResponse
-        {
-            Joined = new Joined { MemberId = member.Id, HeartbeatInterval = Duration.FromTimeSpan(ConsumeOptions.HeartbeatFor(member.SessionTimeout)) },
-        }, token);
-        await coordinator.BalanceAsync(member, token);
-
-        // From here the pump is the session's one writer: commit results join the control messages.
-        var control = member.Control;
-        // Ended when the member is dropped (silent past its session timeout) or superseded by a
-        // newer session of the same member, or when a send fails, so the client learns it must join again.
-        using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(token);
-        var pump = new SubscribePump(coordinator, member, session, format, responses,
+        var session = new SubscribeSession(groups, coordinator, member, format,
             new DeliveryLimit(groups.Options.MaxBatchEvents * 4, _eventBytes), _maxMessageBytes, logger);
-        var pumping = Task.Run(() => pump.RunAsync(sessionEnd), CancellationToken.None);
-        var leftCleanly = false;
-        try
-        {
-            await foreach (var request in requests.ReadAllAsync(sessionEnd.Token))
-            {
-                coordinator.Touch(member);
-                switch (request.RequestCase)
-                {
-                    case SubscribeRequest.RequestOneofCase.Commit:
-                        var result = await coordinator.CommitAsync(member.Id, request.Commit.Commits, token);
-                        control.Writer.TryWrite(new SubscribeResponse { CommitResult = result });
-                        member.Wake();
-                        break;
-                    case SubscribeRequest.RequestOneofCase.Heartbeat:
-                        break;
-                    default:
-                        throw new RpcException(new Status(StatusCode.InvalidArgument, "A session joins once; send commits and heartbeats after that."));
-                }
-            }
-            // The client completed its requests: a clean leave.
-            await coordinator.LeaveAsync(member.Id, token);
-            leftCleanly = true;
-        }
-        catch (OperationCanceledException) when (sessionEnd.IsCancellationRequested && !token.IsCancellationRequested)
-        {
-            throw new RpcException(pump.Failure ?? new Status(StatusCode.Unavailable,
-                member.Session != session ? "A newer session of this member took over."
-                : groups.Find(first.Join.Group) != coordinator ? "The group stopped running on this broker (it may run on another one now); join again."
-                : "The member missed its heartbeats for longer than its session timeout; join again."));
-        }
-        finally
-        {
-            if (!leftCleanly)
-            {
-                // What the session was sent and did not commit goes out again.
-                coordinator.Detach(member, session);
-            }
-            await sessionEnd.CancelAsync();
-            await pumping;
-        }
+        await session.RunAsync(requests, responses, token);
     }
 
     public override async Task<PollResponse> Poll(PollRequest request, ServerCallContext context)
