@@ -119,13 +119,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             {
                 // A new session of the member: events sent into its last connection may never have
                 // arrived. Clearing its shards makes the next balancing round send the assignment.
-                foreach (var shard in member.Shards.Keys)
-                {
-                    if (_shards[shard].Owner == memberId)
-                    {
-                        _shards[shard].Redeliver();
-                    }
-                }
+                RedeliverHeldBy(member);
                 member.Shards.Clear();
                 member.StartSession();
             }
@@ -149,13 +143,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             if (member.Session == session)
             {
                 member.Streaming = false;
-                foreach (var shard in member.Shards.Keys)
-                {
-                    if (_shards[shard].Owner == member.Id)
-                    {
-                        _shards[shard].Redeliver();
-                    }
-                }
+                RedeliverHeldBy(member);
             }
         }
     }
@@ -272,6 +260,18 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             lease.Committed = EventMessages.ToMessage(committed);
         }
         return lease;
+    }
+
+    /// <summary>The next delivery of each shard the member holds starts from its oldest uncommitted event. Under the lock.</summary>
+    private void RedeliverHeldBy(ConnectedMember member)
+    {
+        foreach (var shard in member.Shards.Keys)
+        {
+            if (_shards[shard].Owner == member.Id)
+            {
+                _shards[shard].Redeliver();
+            }
+        }
     }
 
     private bool HasRoom() => _bufferedEvents < _options.MaxBufferedEvents && _bufferedBytes < _options.MaxBufferedBytes;

@@ -174,8 +174,8 @@ internal sealed class GroupStore(DatabaseEndpoint database)
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < MaxCommitAttempts)
             {
-                // A balancing round renews the member's leases in no particular order; the commit,
-                // rolled back whole, is simply made again.
+                // Balancing rounds lock leases in shard order as this does, but leaves, releases and
+                // other members' claims need not; the commit, rolled back whole, is simply made again.
             }
         }
     }

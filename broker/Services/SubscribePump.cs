@@ -63,8 +63,9 @@ internal sealed class SubscribePump(
             foreach (var batch in coordinator.TakeEvents(member, limit, format))
             {
                 var message = new SubscribeResponse { Events = batch };
-                var size = message.CalculateSize();
-                if (size > maxMessageBytes)
+                // TakeEvents kept every batch of several events within the limit as it built them;
+                // only a lone event, which goes whatever its size, can exceed it.
+                if (batch.Events.Count == 1 && message.CalculateSize() is var size && size > maxMessageBytes)
                 {
                     throw new MessageTooLargeException(batch.Shard, batch.Events[0].EventId, size);
                 }
