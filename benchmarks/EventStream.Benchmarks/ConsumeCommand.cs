@@ -20,10 +20,13 @@ internal static class ConsumeCommand
                 """));
             return;
         }
-        await ConsumeBenchmark.MeasureThroughputAsync(broker, 1, 20_000, settings.PayloadBytes); // warm-up
-
+        // --events 0 measures only the latency and the steady load's cost.
         var results = new List<ConsumeBenchmark.Throughput>();
-        foreach (var members in new[] { 1, 4 })
+        if (events > 0)
+        {
+            await ConsumeBenchmark.MeasureThroughputAsync(broker, 1, 20_000, settings.PayloadBytes); // warm-up
+        }
+        foreach (var members in events > 0 ? new[] { 1, 4 } : [])
         {
             var result = await ConsumeBenchmark.MeasureThroughputAsync(broker, members, events, settings.PayloadBytes);
             results.Add(result);
@@ -34,8 +37,10 @@ internal static class ConsumeCommand
         // The cost of a steady, modest load: one member, 5,000 events/s.
         const int SteadyRate = 5_000;
         var cpu = CpuMeter.Start();
+        var database = await DatabaseMeter.StartAsync(broker.Database);
         await ConsumeBenchmark.MeasureLatencyAsync(broker, SteadyRate, settings.Seconds, settings.PayloadBytes);
         var steady = cpu.SecondsPer(SteadyRate * settings.Seconds, 100_000);
+        var steadyDatabase = await database.PerAsync(SteadyRate * settings.Seconds, 100_000);
 
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consume throughput, {settings.PayloadBytes}-byte events, {events:N0} produced while the group consumes:"));
@@ -49,6 +54,7 @@ internal static class ConsumeCommand
               p50 {latency.P50.TotalMilliseconds:F1} ms   p99 {latency.P99.TotalMilliseconds:F1} ms   p99.9 {latency.P999.TotalMilliseconds:F1} ms   max {latency.Max.TotalMilliseconds:F1} ms   (goals: p50 <= 3 ms, p99 <= 25 ms)
             CPU seconds per 100,000 events at a steady {SteadyRate:N0} events/s with one member, producing and consuming:
               {steady}   (goal: broker + postgres <= 5 s)
+              PostgreSQL per 100,000 events: {steadyDatabase}
             """));
     }
 }

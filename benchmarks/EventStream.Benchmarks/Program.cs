@@ -5,7 +5,7 @@ using EventStream.Benchmarks;
 //          then ack latency at a fixed rate. Options: --events N --rounds N --rate N --seconds N
 // consume: a group of 1 and of 4 members against the producers' rate, then ack -> delivery
 //          latency at --rate (default 20,000) events/s. With --replay N: only a new group reading
-//          N stored events from earliest.
+//          N stored events from earliest. With --events 0: only the latency and the steady load.
 if (args.FirstOrDefault() == "consume")
 {
     await ConsumeCommand.RunAsync(BenchmarkSettings.Parse(args[1..]));
@@ -31,7 +31,11 @@ for (var round = 1; round <= settings.Rounds; round++)
     Console.WriteLine($"           CPU µs/event  baseline: {baselineCpu}   sdk: {sdkCpu}");
 }
 
+var latencyCpu = CpuMeter.Start();
+var latencyDatabase = await DatabaseMeter.StartAsync(broker.Database);
 var latency = await ProduceBenchmark.MeasureLatencyAsync(broker, topic.Name, settings.Rate, settings.Seconds, settings.PayloadBytes);
+var steadyCpu = latencyCpu.SecondsPer(settings.Rate * settings.Seconds, 100_000);
+var steadyDatabase = await latencyDatabase.PerAsync(settings.Rate * settings.Seconds, 100_000);
 var baselineMedian = Statistics.Median(baseline);
 var sdkMedian = Statistics.Median(sdk);
 // Each round's two runs are back to back, so their ratio cancels most of the machine's drift.
@@ -44,6 +48,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
       ratio     sdk / baseline, median of rounds   : {ratioMedian,10:F2}   (goal >= 0.60)
     ack latency at {settings.Rate:N0} events/s for {settings.Seconds} s ({latency.Count:N0} events):
       p50 {latency.P50.TotalMilliseconds:F1} ms   p99 {latency.P99.TotalMilliseconds:F1} ms   max {latency.Max.TotalMilliseconds:F1} ms
+      CPU seconds per 100,000 events: {steadyCpu}
+      PostgreSQL per 100,000 events: {steadyDatabase}
     """));
 
 internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes, bool EventsGiven = false, bool RateGiven = false, int Replay = 0)

@@ -112,15 +112,16 @@ internal sealed partial class EventWriter : BackgroundService
             if (events < _options.MaxEventsPerTransaction && _options.GroupCommitDelay > TimeSpan.Zero)
             {
                 using var wait = new CancellationTokenSource(_options.GroupCommitDelay, _timeProvider);
-                try
+                while (events < _options.MaxEventsPerTransaction)
                 {
-                    while (events < _options.MaxEventsPerTransaction && await queue.WaitToReadAsync(wait.Token))
+                    // The delay ends most waits: observed without throwing, once per transaction.
+                    var more = queue.WaitToReadAsync(wait.Token).AsTask();
+                    await ((Task)more).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    if (!more.IsCompletedSuccessfully || !more.Result)
                     {
-                        events = Drain(queue, transaction, events);
+                        break;
                     }
-                }
-                catch (OperationCanceledException)
-                {
+                    events = Drain(queue, transaction, events);
                 }
             }
             var copyBuffer = buffers.Count > 0 ? buffers.Pop() : new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
