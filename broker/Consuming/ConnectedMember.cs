@@ -3,7 +3,10 @@ using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>A member of a group connected to this broker: its shards and what it waits for.</summary>
+/// <summary>
+/// A member of a group connected to this broker: its session, what it was told and what it waits
+/// for. Which shards it owns is not kept here: each <see cref="ShardQueue"/> names its owner.
+/// </summary>
 internal sealed class ConnectedMember(string id, TimeSpan sessionTimeout, bool streaming, long now)
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -15,8 +18,11 @@ internal sealed class ConnectedMember(string id, TimeSpan sessionTimeout, bool s
     /// <summary>True for a Subscribe session (the broker balances and pushes); false for Poll.</summary>
     public bool Streaming { get; set; } = streaming;
 
-    /// <summary>Shards held, with their lease epochs.</summary>
-    public Dictionary<int, long> Shards { get; } = [];
+    /// <summary>
+    /// The shards and epochs of the last assignment sent to the member's session: what it believes
+    /// it holds, so a balancing round knows what to revoke and whether to send a new assignment.
+    /// </summary>
+    public Dictionary<int, long> Announced { get; } = [];
 
     /// <summary>Control messages for the current Subscribe session (assignments, revocations).</summary>
     public Channel<SubscribeResponse> Control { get; private set; } = Channel.CreateUnbounded<SubscribeResponse>();

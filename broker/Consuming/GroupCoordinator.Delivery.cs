@@ -87,16 +87,14 @@ internal sealed partial class GroupCoordinator
     /// <summary>The member's shards it may receive events of now, in shard order.</summary>
     private List<int> Deliverable(ConnectedMember member)
     {
-        var shards = new List<int>(member.Shards.Count);
-        foreach (var (shard, epoch) in member.Shards)
+        var shards = new List<int>();
+        foreach (var queue in _shards)
         {
-            var queue = _shards[shard];
-            if (queue.Owner == member.Id && queue.Epoch == epoch && !queue.Revoking)
+            if (queue.Owner == member.Id && !queue.Revoking)
             {
-                shards.Add(shard);
+                shards.Add(queue.Shard);
             }
         }
-        shards.Sort();
         return shards;
     }
 }

@@ -23,14 +23,14 @@ internal sealed partial class GroupCoordinator
             }
             var now = _timeProvider.GetTimestamp();
             member.LastBalanced = now;
-            var before = member.Shards.ToDictionary();
+            var owned = OwnedBy(member);
+            var granted = new HashSet<int>();
             var revoked = new List<int>();
-            member.Shards.Clear();
             foreach (var grant in grants)
             {
                 var queue = _shards[grant.Shard];
                 queue.Assign(member.Id, grant.Epoch);
-                member.Shards[grant.Shard] = grant.Epoch;
+                granted.Add(grant.Shard);
                 if (grant.HandingOver && !queue.Revoking)
                 {
                     queue.Revoking = true;
@@ -42,26 +42,25 @@ internal sealed partial class GroupCoordinator
                     release.Add(grant.Shard);
                 }
             }
-            foreach (var (shard, _) in before)
+            foreach (var (shard, _) in owned)
             {
-                if (!member.Shards.ContainsKey(shard))
+                if (!granted.Contains(shard))
                 {
-                    revoked.Add(shard);
-                    if (_shards[shard].Owner == member.Id)
-                    {
-                        _shards[shard].Assign(null, _shards[shard].Epoch);
-                    }
+                    _shards[shard].Assign(null, _shards[shard].Epoch);
                 }
             }
             if (member.Streaming)
             {
+                // Shards the member was told of and no longer holds (lapsed, or taken by another
+                // member meanwhile) are revoked, as are those it is asked to hand over.
+                revoked.AddRange(member.Announced.Keys.Where(shard => !granted.Contains(shard) && !revoked.Contains(shard)));
                 if (revoked.Count > 0)
                 {
                     var revocation = new Revocation();
                     revocation.Shards.Add(revoked.Order());
                     member.Control.Writer.TryWrite(new SubscribeResponse { Revoked = revocation });
                 }
-                if (!before.OrderBy(s => s.Key).SequenceEqual(member.Shards.OrderBy(s => s.Key)))
+                if (!OwnedBy(member).SequenceEqual(member.Announced.OrderBy(s => s.Key)))
                 {
                     SendAssignment(member);
                 }
@@ -74,7 +73,6 @@ internal sealed partial class GroupCoordinator
             await _store.ReleaseLeaseAsync(Group, shard, member.Id, cancellationToken);
             lock (_gate)
             {
-                member.Shards.Remove(shard);
                 if (_shards[shard].Owner == member.Id)
                 {
                     _shards[shard].Assign(null, _shards[shard].Epoch);
@@ -87,11 +85,31 @@ internal sealed partial class GroupCoordinator
         }
     }
 
+    /// <summary>Tells a Subscribe member the shards it owns now. Under the lock.</summary>
     private void SendAssignment(ConnectedMember member)
     {
         var assignment = new Assignment();
-        assignment.Shards.Add(member.Shards.Select(s => Lease(s.Key, s.Value)).OrderBy(l => l.Shard));
+        member.Announced.Clear();
+        foreach (var (shard, epoch) in OwnedBy(member))
+        {
+            assignment.Shards.Add(Lease(shard, epoch));
+            member.Announced[shard] = epoch;
+        }
         member.Control.Writer.TryWrite(new SubscribeResponse { Assigned = assignment });
+    }
+
+    /// <summary>The shards whose queue the member owns, with their epochs, in shard order. Under the lock.</summary>
+    private List<KeyValuePair<int, long>> OwnedBy(ConnectedMember member)
+    {
+        var owned = new List<KeyValuePair<int, long>>();
+        foreach (var queue in _shards)
+        {
+            if (queue.Owner == member.Id)
+            {
+                owned.Add(new(queue.Shard, queue.Epoch));
+            }
+        }
+        return owned;
     }
 
     /// <summary>Balances Subscribe members every heartbeat interval; forgets members gone silent.</summary>

@@ -118,9 +118,9 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             if (streaming)
             {
                 // A new session of the member: events sent into its last connection may never have
-                // arrived. Clearing its shards makes the next balancing round send the assignment.
+                // arrived, and it has been told nothing yet (the next balancing round tells it).
                 RedeliverHeldBy(member);
-                member.Shards.Clear();
+                member.Announced.Clear();
                 member.StartSession();
             }
             member.SessionTimeout = sessionTimeout;
@@ -157,14 +157,11 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             if (_members.Remove(memberId, out member))
             {
                 member.Left = true;
-                foreach (var shard in member.Shards.Keys)
+                foreach (var (shard, epoch) in OwnedBy(member))
                 {
-                    if (_shards[shard].Owner == memberId)
-                    {
-                        _shards[shard].Assign(null, _shards[shard].Epoch);
-                    }
+                    _shards[shard].Assign(null, epoch);
                 }
-                member.Shards.Clear();
+                member.Announced.Clear();
                 member.Wake();
             }
         }
@@ -201,7 +198,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     {
         lock (_gate)
         {
-            return member.Shards.Select(s => Lease(s.Key, s.Value)).OrderBy(l => l.Shard).ToList();
+            return OwnedBy(member).Select(s => Lease(s.Key, s.Value)).ToList();
         }
     }
 
@@ -265,12 +262,9 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     /// <summary>The next delivery of each shard the member holds starts from its oldest uncommitted event. Under the lock.</summary>
     private void RedeliverHeldBy(ConnectedMember member)
     {
-        foreach (var shard in member.Shards.Keys)
+        foreach (var (shard, _) in OwnedBy(member))
         {
-            if (_shards[shard].Owner == member.Id)
-            {
-                _shards[shard].Redeliver();
-            }
+            _shards[shard].Redeliver();
         }
     }
 
