@@ -55,7 +55,7 @@ internal sealed partial class GroupCoordinator
                 while (batch.Events.Count < most)
                 {
                     var e = queue.PeekUndelivered(batch.Events.Count);
-                    var message = EventMessages.ToMessage(e, _topicNames.GetValueOrDefault(e.TopicId, ""), format);
+                    var message = EventMessages.ToMessage(e, _topics.NameOf(e.TopicId), format);
                     var size = DeliveryLimit.SizeInBatch(message);
                     // The first event of a delivery goes whatever its size: one that cannot fit any
                     // message fails visibly when sent instead of blocking its shard unseen.

@@ -13,8 +13,6 @@ internal sealed partial class GroupCoordinator
 {
     private static readonly TimeSpan TopologyCheckMinInterval = TimeSpan.FromMilliseconds(200);
 
-    private readonly Dictionary<string, (int Node, ulong Lsn)> _barriers = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _earlyBarriers = new(StringComparer.Ordinal);
     private TaskCompletionSource _topologyChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task RunClusterAsync(CancellationToken stoppingToken)
@@ -266,64 +264,6 @@ internal sealed partial class GroupCoordinator
         }
     }
 
-    /// <summary>Writes a barrier for this group in a node's WAL; its stream reports it through <see cref="OnBarrier"/>.</summary>
-    private async Task<ulong> WriteBarrierAsync(ClusterNode node, CancellationToken cancellationToken)
-    {
-        var token = $"{Group}:{Guid.NewGuid():N}";
-        var lsn = await SlotBarrier.WriteAsync(_topology.DataSourceOf(node), token, cancellationToken);
-        lock (_gate)
-        {
-            _barriers[token] = (node.Id, lsn);
-        }
-        return lsn;
-    }
-
-    /// <summary>A node's stream decoded a barrier: everything committed there before it was delivered.</summary>
-    private void OnBarrier(int node, string token)
-    {
-        if (!token.StartsWith(Group + ":", StringComparison.Ordinal))
-        {
-            return;
-        }
-        lock (_gate)
-        {
-            if (_barriers.Remove(token, out var barrier))
-            {
-                PassBarrier(barrier.Node, barrier.Lsn);
-            }
-            else
-            {
-                // Decoded before its writer registered it.
-                _earlyBarriers.Add(token);
-            }
-        }
-    }
-
-    /// <summary>Barriers decoded before being registered. Under the lock.</summary>
-    private void ApplyEarlyBarriers()
-    {
-        foreach (var token in _earlyBarriers.ToList())
-        {
-            if (_barriers.Remove(token, out var barrier))
-            {
-                _earlyBarriers.Remove(token);
-                PassBarrier(barrier.Node, barrier.Lsn);
-            }
-        }
-    }
-
-    /// <summary>Under the lock.</summary>
-    private void PassBarrier(int node, ulong lsn)
-    {
-        foreach (var queue in _shards)
-        {
-            if (queue.Route.WaitsFor(node) && queue.Route.BarrierPassed(node, lsn))
-            {
-                CompleteSwitch(queue);
-            }
-        }
-    }
-
     /// <summary>The shard's new node becomes current; its held events are delivered. Under the lock.</summary>
     private void CompleteSwitch(ShardQueue queue)
     {
@@ -346,19 +286,11 @@ internal sealed partial class GroupCoordinator
         if (route is not null)
         {
             // Dropped strays: recount per node.
-            _heldByNode.Clear();
-            foreach (var queue in _shards)
-            {
-                foreach (var (n, count) in queue.Route.HeldPerNode())
-                {
-                    _heldByNode[n] = _heldByNode.GetValueOrDefault(n) + count;
-                }
-            }
+            _budget.RecountHeld(_shards.SelectMany(queue => queue.Route.HeldPerNode()));
         }
         else
         {
-            _heldByNode[node] = Math.Max(0, _heldByNode.GetValueOrDefault(node) - released.Events);
+            _budget.Unhold(node, released.Events);
         }
-        _room.TrySetResult();
     }
 }

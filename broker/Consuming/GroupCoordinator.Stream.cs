@@ -3,19 +3,17 @@ using Grpc.Core;
 
 namespace EventStream.Broker.Consuming;
 
+/// <summary>
+/// Streaming into the shard queues: each node's slot stream, the table read a group starts with,
+/// appending events under the buffer budget, and releasing WAL the group no longer needs.
+/// </summary>
 internal sealed partial class GroupCoordinator
 {
     // Clocks of brokers and database differ a little: a restarted table read goes this far past
     // the slot's creation, preferring repeats to gaps.
     private static readonly TimeSpan BackfillMargin = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan TopicRefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly Dictionary<int, NodeStream> _streams = [];
-    private readonly Dictionary<int, int> _heldByNode = [];
-    private readonly SemaphoreSlim _topicsRefresh = new(1, 1);
-    private readonly HashSet<int> _deletedTopics = [];
-    // When the last refresh of the topics began (stopwatch timestamp).
-    private long _topicsRefreshedAt;
 
     /// <summary>Starts streaming a node's slot (the slot exists, or is created on a single node).</summary>
     private void StartNodeStream(ClusterNode node, bool singleNode)
@@ -131,7 +129,7 @@ internal sealed partial class GroupCoordinator
         Dictionary<int, EventPosition> committed;
         lock (_gate)
         {
-            topics = _topicIds.ToArray();
+            topics = _topics.Ids;
             committed = _shards.Where(s => s.Committed is not null).ToDictionary(s => s.Shard, s => s.Committed!.Value);
         }
         var count = 0;
@@ -148,67 +146,15 @@ internal sealed partial class GroupCoordinator
     /// Appends a node's decoded events to their shards' queues, as the shards' routes decide;
     /// <paramref name="node"/> -1 appends table-read events directly.
     /// </summary>
-    /// <summary>
-    /// Events of a topic the group has not seen: a topic created since the last look (perhaps one
-    /// a prefix pattern covers), or one deleted since. A refresh begun after the events were decoded
-    /// knows every topic they can belong to, so nodes' streams share one; ids still unknown after it
-    /// belong to deleted topics and are looked up again at most every <see cref="TopicRefreshInterval"/>.
-    /// </summary>
-    private async Task LearnTopicsAsync(IReadOnlyList<StreamedEvent> events, CancellationToken cancellationToken)
-    {
-        var decodedAt = _timeProvider.GetTimestamp();
-        if (!HasUnknownTopics(events, decodedAt))
-        {
-            return;
-        }
-        await _topicsRefresh.WaitAsync(cancellationToken);
-        try
-        {
-            if (!HasUnknownTopics(events, decodedAt) || Interlocked.Read(ref _topicsRefreshedAt) >= decodedAt)
-            {
-                return;
-            }
-            var started = _timeProvider.GetTimestamp();
-            await RefreshTopicsAsync(cancellationToken);
-            Interlocked.Exchange(ref _topicsRefreshedAt, started);
-            lock (_gate)
-            {
-                foreach (var e in events)
-                {
-                    if (!_topicNames.ContainsKey(e.TopicId))
-                    {
-                        _deletedTopics.Add(e.TopicId);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            _topicsRefresh.Release();
-        }
-    }
-
-    private bool HasUnknownTopics(IReadOnlyList<StreamedEvent> events, long decodedAt)
-    {
-        lock (_gate)
-        {
-            if (_deletedTopics.Count > 0 && _timeProvider.GetElapsedTime(Interlocked.Read(ref _topicsRefreshedAt), decodedAt) > TopicRefreshInterval)
-            {
-                _deletedTopics.Clear();
-            }
-            return events.Any(e => !_topicNames.ContainsKey(e.TopicId) && !_deletedTopics.Contains(e.TopicId));
-        }
-    }
-
     private async Task AppendAsync(IReadOnlyList<StreamedEvent> events, int node, CancellationToken cancellationToken)
     {
-        await LearnTopicsAsync(events, cancellationToken);
+        await _topics.LearnAsync(events, cancellationToken);
         var stray = false;
         lock (_gate)
         {
             foreach (var e in events)
             {
-                if (!_topicIds.Contains(e.TopicId) || e.Shard < 0 || e.Shard >= _shards.Length)
+                if (!_topics.Reads(e.TopicId) || e.Shard < 0 || e.Shard >= _shards.Length)
                 {
                     continue;
                 }
@@ -221,7 +167,7 @@ internal sealed partial class GroupCoordinator
                 else if (decision == RouteDecision.Hold)
                 {
                     queue.Route.Hold(e, node);
-                    _heldByNode[node] = _heldByNode.GetValueOrDefault(node) + 1;
+                    _budget.Hold(node);
                     // Not from the node being switched to: a move this broker has not seen yet.
                     stray |= queue.Route.Target != node;
                 }
@@ -238,8 +184,7 @@ internal sealed partial class GroupCoordinator
     {
         if (queue.TryAppend(e))
         {
-            _bufferedEvents++;
-            _bufferedBytes += e.Size;
+            _budget.Add(e.Size);
             if (queue.Owner is { } owner && _members.TryGetValue(owner, out var member))
             {
                 member.Wake();
@@ -255,18 +200,14 @@ internal sealed partial class GroupCoordinator
     {
         while (true)
         {
-            Task room;
+            Task? room;
             lock (_gate)
             {
-                if (HasRoom() && (node < 0 || _heldByNode.GetValueOrDefault(node) < _options.MaxBufferedEvents))
-                {
-                    return;
-                }
-                if (_room.Task.IsCompleted)
-                {
-                    _room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                }
-                room = _room.Task;
+                room = _budget.WaitFor(node);
+            }
+            if (room is null)
+            {
+                return;
             }
             await room.WaitAsync(cancellationToken);
         }

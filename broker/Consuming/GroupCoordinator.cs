@@ -20,19 +20,16 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private readonly Dictionary<string, ConnectedMember> _members = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _slotReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource _room = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Dictionary<int, string> _topicNames = [];
-    private HashSet<int> _topicIds = [];
-    private TopicPatterns _patterns;
-    private int _bufferedEvents;
-    private long _bufferedBytes;
+    private readonly GroupTopics _topics;
+    private readonly BufferBudget _budget;
     private Task _running = Task.CompletedTask;
 
     public GroupCoordinator(string group, TopicPatterns patterns, int shardCount, GroupStore store, ConsumeOptions options,
         ClusterTopology topology, TimeProvider timeProvider, ILogger logger)
     {
         Group = group;
-        _patterns = patterns;
+        _topics = new GroupTopics(store, patterns, timeProvider);
+        _budget = new BufferBudget(options.MaxBufferedEvents, options.MaxBufferedBytes);
         _store = store;
         _options = options;
         _topology = topology;
@@ -76,7 +73,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
                 _shards[shard].Restore(position);
             }
         }
-        await RefreshTopicsAsync(cancellationToken);
+        await _topics.RefreshAsync(cancellationToken);
         var topology = await _topology.GetAsync(refresh: false, cancellationToken);
         Task nodes;
         if (topology.IsSingleNode)
@@ -103,11 +100,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (!_patterns.Patterns.SequenceEqual(patterns.Patterns))
-            {
-                _patterns = patterns;
-                _ = RefreshTopicsAsync(CancellationToken.None);
-            }
+            _topics.Resubscribe(patterns);
             var now = _timeProvider.GetTimestamp();
             LastActive = now;
             if (!_members.TryGetValue(memberId, out var member))
@@ -184,12 +177,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             lock (_gate)
             {
                 var (events, bytes) = _shards[shard].Commit(position);
-                _bufferedEvents -= events;
-                _bufferedBytes -= bytes;
-                if (HasRoom())
-                {
-                    _room.TrySetResult();
-                }
+                _budget.Free(events, bytes);
             }
         }, cancellationToken);
 
@@ -265,18 +253,6 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         foreach (var (shard, _) in OwnedBy(member))
         {
             _shards[shard].Redeliver();
-        }
-    }
-
-    private bool HasRoom() => _bufferedEvents < _options.MaxBufferedEvents && _bufferedBytes < _options.MaxBufferedBytes;
-
-    private async Task RefreshTopicsAsync(CancellationToken cancellationToken)
-    {
-        var topics = await _store.LoadTopicsAsync(cancellationToken);
-        lock (_gate)
-        {
-            _topicNames = topics;
-            _topicIds = topics.Where(t => _patterns.Matches(t.Value)).Select(t => t.Key).ToHashSet();
         }
     }
 }
