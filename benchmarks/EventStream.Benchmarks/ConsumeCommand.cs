@@ -12,6 +12,7 @@ internal static class ConsumeCommand
         await using var broker = await BenchmarkBroker.StartAsync();
         if (settings.Replay > 0)
         {
+            await ReplayBenchmark.WarmUpAsync(broker, settings.PayloadBytes);
             var replay = await ReplayBenchmark.MeasureAsync(broker, settings.Replay, settings.PayloadBytes);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
                 replay, a new one-member group reading {replay.Events:N0} stored {settings.PayloadBytes}-byte events from earliest:
