@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using EventStream.Protocol.V1;
+using EventStream.Testing;
+using Grpc.Core;
+using static EventStream.Broker.Tests.Consuming.ConsumeClient;
+using static EventStream.Broker.Tests.Producing.ProduceClient;
+
+namespace EventStream.Broker.Tests.Consuming;
+
+/// <summary>A broker stopped with SIGTERM while members and producers are connected to it.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class CleanStopTests(PostgresFixture fixture)
+{
+    private static readonly TimeSpan Session = TimeSpan.FromSeconds(6);
+
+    [Fact]
+    public async Task Sigterm_with_sessions_and_producers_open_stops_within_two_seconds_and_another_broker_takes_over_losing_nothing()
+    {
+        // A lease far longer than the test: only its release lets the second broker in at once.
+        await using var cluster = await SharedDatabase.CreateAsync(fixture, TimeSpan.FromMinutes(5));
+        var a = await cluster.StartBrokerAsync();
+        var b = await cluster.StartBrokerAsync();
+        var topic = await CreateTopicAsync(a.Channel);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        var members = new List<SubscribeSession>();
+        for (var i = 0; i < 3; i++)
+        {
+            members.Add(await SubscribeSession.JoinAsync(a.Channel, Subscription(group, [topic], session: Session)));
+        }
+        await WaitUntilAsync(() => members.Sum(m => m.Shards.Count) == 32 && members.All(m => m.Shards.Count >= 10), "the members share the shards");
+
+        // Two producers keep sending to the first broker, then to the second once it is gone.
+        var acknowledged = new ConcurrentBag<string>();
+        using var stopProducing = new CancellationTokenSource();
+        var producers = Enumerable.Range(0, 2).Select(p => Task.Run(() => ProduceUntilAsync(p, [a, b], topic, acknowledged, stopProducing.Token))).ToList();
+        await WaitUntilAsync(() => members.Sum(m => m.Received.Count) >= 200, "the members receive events");
+
+        var stopping = Stopwatch.StartNew();
+        await a.StopAsync(TimeSpan.FromSeconds(60));
+        var stopped = stopping.Elapsed;
+        Assert.True(stopped <= TimeSpan.FromSeconds(2), $"The broker took {stopped.TotalSeconds:F1} s to stop.\n{a.Output}");
+        foreach (var member in members)
+        {
+            await WaitUntilAsync(() => member.Failure is not null, "the session ended");
+            Assert.Equal(StatusCode.Unavailable, Assert.IsType<RpcException>(member.Failure).StatusCode);
+        }
+
+        // The group runs on the second broker at once: no redirect to the stopped one.
+        var joining = Stopwatch.StartNew();
+        var successors = new List<SubscribeSession>();
+        for (var i = 0; i < 3; i++)
+        {
+            successors.Add(await SubscribeSession.JoinAsync(b.Channel, Subscription(group, [topic], session: Session)));
+        }
+        Assert.True(joining.Elapsed <= TimeSpan.FromSeconds(2), $"Joining on the second broker took {joining.Elapsed.TotalSeconds:F1} s.");
+
+        await WaitUntilAsync(() => acknowledged.Count >= 200 + Received(members).Count, "the producers go on through the second broker");
+        await stopProducing.CancelAsync();
+        await Task.WhenAll(producers);
+        // Nothing was committed: the successors get every acknowledged event again, in key order per shard.
+        await WaitUntilAsync(() => acknowledged.All(Received(successors).Contains), "every acknowledged event is delivered", TimeSpan.FromSeconds(60));
+        foreach (var member in members.Concat(successors))
+        {
+            await member.DisposeAsync();
+        }
+    }
+
+    private static async Task ProduceUntilAsync(int producer, BrokerProcess[] brokers, string topic, ConcurrentBag<string> acknowledged, CancellationToken stop)
+    {
+        var target = 0;
+        for (var batch = 0; !stop.IsCancellationRequested; batch++)
+        {
+            var payloads = Enumerable.Range(0, 10).Select(i => $"p{producer}-{batch}-{i}").ToList();
+            try
+            {
+                await new Producer.ProducerClient(brokers[target].Channel).ProduceAsync(
+                    Batch(topic, payloads.Select(p => Event("k" + (p.GetHashCode() % 16), p))), cancellationToken: CancellationToken.None).ResponseAsync;
+                foreach (var payload in payloads)
+                {
+                    acknowledged.Add(payload);
+                }
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                // The first broker stopping (or gone): nothing of the batch was acknowledged.
+                target = brokers.Length - 1;
+            }
+            await Task.Delay(10, CancellationToken.None);
+        }
+    }
+
+    private static HashSet<string> Received(IEnumerable<SubscribeSession> members) =>
+        members.SelectMany(m => m.Received).Select(r => r.Event.Data.ToStringUtf8()).ToHashSet();
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(50);
+        }
+    }
+}
