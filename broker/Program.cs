@@ -50,6 +50,7 @@ builder.Services.AddSingleton(_ => DatabaseHealthMonitor.CreateHealthService());
 builder.Services.AddHostedService<DatabaseHealthMonitor>();
 
 var app = builder.Build();
+app.UseBinaryHeaderCheck();
 app.MapGrpcService<AdminService>();
 app.MapGrpcService<ProducerService>();
 app.MapGrpcService<ConsumerService>();

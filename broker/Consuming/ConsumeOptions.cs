@@ -12,6 +12,25 @@ internal sealed class ConsumeOptions
     public TimeSpan MinSessionTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Longest session timeout a member may ask for (OUT_OF_RANGE past it): a member gone without
+    /// leaving keeps its shards this long. Default 30 min.
+    /// </summary>
+    public TimeSpan MaxSessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Consumer groups the database may hold; creating one more is RESOURCE_EXHAUSTED. Each group
+    /// keeps a replication slot per node (and a WAL sender while it runs), so keep this below
+    /// PostgreSQL's <c>max_replication_slots</c>. Default 48 (the embedded database has 64 slots).
+    /// </summary>
+    public int MaxGroups { get; set; } = 48;
+
+    /// <summary>Members one group may have at once on this broker; one more is RESOURCE_EXHAUSTED. Default 256.</summary>
+    public int MaxMembersPerGroup { get; set; } = 256;
+
+    /// <summary>Most shard commits in one Commit request (or Subscribe commit); more is RESOURCE_EXHAUSTED. Default 1,024.</summary>
+    public int MaxCommitEntries { get; set; } = 1024;
+
+    /// <summary>
     /// Events a group may hold decoded but not yet committed, across its shards; when reached,
     /// the broker stops reading the group's slot (WAL waits in PostgreSQL). Default 100,000.
     /// </summary>
@@ -23,7 +42,7 @@ internal sealed class ConsumeOptions
     /// <summary>Most events in one pushed batch. Default 500.</summary>
     public int MaxBatchEvents { get; set; } = 500;
 
-    /// <summary>Longest wait a Poll may ask for. Default 30 s.</summary>
+    /// <summary>Longest wait a Poll may ask for; longer waits are cut to it. Default 30 s.</summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a group without members keeps streaming before it stops (its slot stays). Default 1 min.</summary>

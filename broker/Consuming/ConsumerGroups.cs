@@ -74,18 +74,7 @@ internal sealed class ConsumerGroups(
     public Task StopAsync(string group) =>
         _running.TryGetValue(group, out var starting) ? StopAsync(group, starting) : WaitForStopAsync(group);
 
-    public static void ValidateName(string group)
-    {
-        try
-        {
-            TopicNames.Validate(group);
-        }
-        catch (RpcException)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"Invalid group name '{group}': use 1 to 249 characters from A-Z, a-z, 0-9, '.', '_' and '-'."));
-        }
-    }
+    public static void ValidateName(string group) => TopicNames.Validate(group, "group");
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using EventStream.Protocol.V1;
 using Google.Protobuf;
@@ -6,11 +5,9 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>Renders decoded events as eventstream.v1 messages.</summary>
+/// <summary>Renders decoded events as eventstream.v1 messages (payloads through <see cref="PayloadRendering"/>).</summary>
 internal static class EventMessages
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     public static Event ToMessage(StreamedEvent e, string topic, PayloadFormat format)
     {
         var message = new Event
@@ -35,49 +32,10 @@ internal static class EventMessages
                 message.Headers[name] = value;
             }
         }
-        SetPayload(message, e.Payload, format);
+        PayloadRendering.SetPayload(message, e.Payload, format);
         return message;
     }
 
     public static Position ToMessage(EventPosition position) =>
         new() { Node = position.Node, CommitLsn = position.CommitLsn, Ordinal = position.Ordinal, EventId = position.EventId };
-
-    private static void SetPayload(Event message, byte[] payload, PayloadFormat format)
-    {
-        if (format == PayloadFormat.Binary || !TryDecodeUtf8(payload, out var text))
-        {
-            message.Data = UnsafeByteOperations.UnsafeWrap(payload);
-            return;
-        }
-        if (format == PayloadFormat.Json)
-        {
-            try
-            {
-                message.Json = Value.Parser.ParseJson(text);
-                return;
-            }
-            catch (InvalidProtocolBufferException)
-            {
-                // Not JSON: fall back to text, as documented.
-            }
-            catch (InvalidJsonException)
-            {
-            }
-        }
-        message.Text = text;
-    }
-
-    private static bool TryDecodeUtf8(byte[] payload, out string text)
-    {
-        try
-        {
-            text = StrictUtf8.GetString(payload);
-            return true;
-        }
-        catch (DecoderFallbackException)
-        {
-            text = "";
-            return false;
-        }
-    }
 }

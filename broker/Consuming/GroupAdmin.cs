@@ -122,6 +122,7 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
     public async Task ResetAsync(string group, StartPoint? start, CancellationToken cancellationToken)
     {
         ConsumerGroups.ValidateName(group);
+        DateTime? from = StartPoints.From(start);
         _ = await store.LoadGroupAsync(group, cancellationToken) ?? throw NotFound(group);
         await using var connection = await store.DataSource.OpenConnectionAsync(cancellationToken);
         await using var count = Command($"SELECT count(*) FROM eventstream.group_members m WHERE m.group_name = $1 AND {LiveMember}", group);
@@ -130,7 +131,6 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Group '{group}' has active members; stop its consumers before resetting it."));
         }
-        DateTime? from = StartPoints.From(start);
         await groups.ThrowIfRunElsewhereAsync(group, cancellationToken);
         await groups.StopAsync(group);
         await DropSlotsAsync(group, cancellationToken);

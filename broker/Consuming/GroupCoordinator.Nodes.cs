@@ -43,7 +43,7 @@ internal sealed partial class GroupCoordinator
                 if (!prepared && !_slotReady.Task.IsCompleted)
                 {
                     _slotReady.TrySetException(new RpcException(new Status(StatusCode.Unavailable,
-                        $"The replication slots of group '{Group}' could not be set up: {e.Message}")));
+                        $"The replication slots of group '{Group}' could not be set up (the broker's log has the cause); retry later.")));
                 }
             }
             try

@@ -68,7 +68,7 @@ internal sealed partial class GroupCoordinator
                 {
                     // Nobody can join a group without its slot; let them know instead of waiting.
                     _slotReady.TrySetException(new RpcException(new Status(StatusCode.Unavailable,
-                        $"The replication slot of group '{Group}' could not be set up: {e.Message}")));
+                        $"The replication slot of group '{Group}' could not be set up (the broker's log has the cause); retry later.")));
                 }
                 try
                 {

@@ -62,6 +62,15 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether a member may attach: it is here already, or the group has fewer than <paramref name="maxMembers"/>.</summary>
+    public bool HasRoomFor(string memberId, int maxMembers)
+    {
+        lock (_gate)
+        {
+            return _members.Count < maxMembers || _members.ContainsKey(memberId);
+        }
+    }
+
     /// <summary>Loads the group's committed positions and starts streaming.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -1,22 +1,46 @@
+using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
 using Grpc.Core;
 using EventStream.Protocol.V1;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace EventStream.Broker.Consuming;
 
 /// <summary>The SQL side of consumer groups (sql/005, sql/009): groups, leases, positions.</summary>
-internal sealed class GroupStore(DatabaseEndpoint database)
+internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topology, IOptions<ConsumeOptions> options)
 {
     private const int MaxCommitAttempts = 3;
+    private readonly WalEnds _walEnds = new(topology);
 
     public NpgsqlDataSource DataSource => database.DataSource;
 
-    /// <summary>Creates the group (with its start point) or updates its topics; true when created.</summary>
-    public Task<bool> EnsureGroupAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken) =>
-        ScalarAsync<bool>("SELECT eventstream.ensure_group($1, $2, $3)", cancellationToken,
-            group, topics.Patterns.ToArray(), startFrom.HasValue ? startFrom.Value : DBNull.Value);
+    /// <summary>
+    /// Creates the group (with its start point) or updates its topics; true when created.
+    /// RESOURCE_EXHAUSTED when it is new and the database holds <see cref="ConsumeOptions.MaxGroups"/> groups.
+    /// </summary>
+    public async Task<bool> EnsureGroupAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken)
+    {
+        await using var command = Command(
+            "SELECT CASE WHEN EXISTS (SELECT FROM eventstream.consumer_groups WHERE group_name = $1) " +
+            "OR (SELECT count(*) FROM eventstream.consumer_groups) < $4 THEN eventstream.ensure_group($1, $2, $3) END",
+            group, topics.Patterns.ToArray(), startFrom.HasValue ? startFrom.Value : DBNull.Value, (long)options.Value.MaxGroups);
+        return await command.ExecuteScalarAsync(cancellationToken) is bool created
+            ? created
+            : throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"The database holds {options.Value.MaxGroups} consumer groups, the most allowed (EventStream:Consume:MaxGroups); delete unused ones first."));
+    }
+
+    /// <summary>RESOURCE_EXHAUSTED when a commit has more than <see cref="ConsumeOptions.MaxCommitEntries"/> entries.</summary>
+    public void CheckCommitEntries(int count)
+    {
+        if (count > options.Value.MaxCommitEntries)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"The commit has {count} entries; at most {options.Value.MaxCommitEntries} are allowed (EventStream:Consume:MaxCommitEntries)."));
+        }
+    }
 
     public async Task<GroupRow?> LoadGroupAsync(string group, CancellationToken cancellationToken)
     {
@@ -104,20 +128,28 @@ internal sealed class GroupStore(DatabaseEndpoint database)
 
     /// <summary>
     /// Records a member's commits, one result per commit in the order given: INVALID_ARGUMENT for a
-    /// shard outside the cluster or a missing position, FAILED_PRECONDITION when the member does not
+    /// shard outside the cluster, a missing position, or one never delivered (see <see cref="WalEnds"/>);
+    /// RESOURCE_EXHAUSTED past <see cref="ConsumeOptions.MaxCommitEntries"/>; FAILED_PRECONDITION when the member does not
     /// hold the shard under that epoch. The valid ones go to the database in one statement
     /// (eventstream.commit_positions, sql/009). <paramref name="committed"/> sees each accepted commit.
     /// </summary>
     public async Task<CommitResponse> CommitAllAsync(
         string group, string member, IEnumerable<ShardCommit> commits, int shardCount, Action<int, EventPosition>? committed, CancellationToken cancellationToken)
     {
+        var entries = commits.ToList();
+        CheckCommitEntries(entries.Count);
         var results = new List<CommitResult>();
         var valid = new List<(int Index, int Shard, long Epoch, EventPosition Position)>();
-        foreach (var commit in commits)
+        foreach (var commit in entries)
         {
             if (commit.Shard < 0 || commit.Shard >= shardCount || commit.Position is null)
             {
                 results.Add(new CommitResult { Shard = commit.Shard, Code = (int)StatusCode.InvalidArgument, Message = "A commit needs a shard of the cluster and a position." });
+                continue;
+            }
+            if (await _walEnds.ProblemAsync(commit.Position.Node, commit.Position.CommitLsn, cancellationToken) is { } problem)
+            {
+                results.Add(new CommitResult { Shard = commit.Shard, Code = (int)StatusCode.InvalidArgument, Message = $"Shard {commit.Shard}: {problem}." });
                 continue;
             }
             var position = new EventPosition(commit.Position.CommitLsn, commit.Position.Ordinal, commit.Position.EventId) { Node = commit.Position.Node };

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using EventStream.Broker.Validation;
 using Grpc.Core;
 
 namespace EventStream.Broker.Consuming;
@@ -27,7 +28,7 @@ internal sealed partial class TopicPatterns
 
     public IReadOnlyList<string> Patterns { get; }
 
-    [GeneratedRegex(@"^[A-Za-z0-9._-]{0,249}\*?$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9._-]{0,249}\*?\z")]
     private static partial Regex ValidPattern();
 
     /// <summary>Validates and normalizes the topics of a subscription (INVALID_ARGUMENT when wrong).</summary>
@@ -43,7 +44,7 @@ internal sealed partial class TopicPatterns
             if (pattern.Length == 0 || !ValidPattern().IsMatch(pattern))
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument,
-                    $"Invalid topic pattern '{pattern}': use a topic name, or a prefix of one followed by '*'."));
+                    $"Invalid topic pattern '{RequestRules.Echo(pattern)}': use a topic name, or a prefix of one followed by '*'."));
             }
         }
         return new TopicPatterns(list);

@@ -34,7 +34,7 @@ public sealed class EmbeddedPostgresOptions
     /// </summary>
     public string MaxSlotWalKeepSize { get; set; } = "4GB";
 
-    /// <summary><c>max_replication_slots</c> and <c>max_wal_senders</c>.</summary>
+    /// <summary><c>max_replication_slots</c>, and half of <c>max_wal_senders</c>. Default 64.</summary>
     public int MaxReplicationSlots { get; set; } = 64;
 
     /// <summary>Longest wait for initdb, start and stop, each.</summary>

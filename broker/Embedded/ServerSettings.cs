@@ -24,7 +24,8 @@ internal static class ServerSettings
             Setting("unix_socket_directories", Quote(socketDirectory)),
             "wal_level = logical",
             Setting("max_replication_slots", options.MaxReplicationSlots),
-            Setting("max_wal_senders", options.MaxReplicationSlots),
+            // A group being created holds a second WAL sender (its snapshot) beside its stream.
+            Setting("max_wal_senders", options.MaxReplicationSlots * 2),
             Setting("max_slot_wal_keep_size", Quote(options.MaxSlotWalKeepSize)),
             // Drop replication connections whose client died without closing.
             "wal_sender_timeout = '60s'",

@@ -70,6 +70,13 @@ internal sealed class EventTransaction(
                     "SELECT set_config('lock_timeout', '5s', true), eventstream.ensure_partitions()");
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
+            catch (PostgresException e) when (batches.Count > 1 && IsRowRejection(e))
+            {
+                // One batch's row was refused and the whole transaction with it: the other requests'
+                // batches must not fail for it. Each batch goes again, alone, in order.
+                sequences.Forget(keys);
+                return await CommitEachAloneAsync(batches, ingestTime, cancellationToken);
+            }
             catch
             {
                 // Whether the commit went through is unknown: read the rows next time.
@@ -78,6 +85,28 @@ internal sealed class EventTransaction(
             }
         }
     }
+
+    private async Task<BatchResult[]> CommitEachAloneAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
+    {
+        var results = new BatchResult[batches.Count];
+        for (var i = 0; i < batches.Count; i++)
+        {
+            try
+            {
+                results[i] = (await CommitInOrderAsync([batches[i]], ingestTime, cancellationToken))[0];
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                results[i] = BatchResult.Rejected(e);
+            }
+        }
+        return results;
+    }
+
+    /// <summary>PostgreSQL refused a value (data exceptions, integrity violations, program limits), not the transaction's circumstances.</summary>
+    private static bool IsRowRejection(PostgresException e) =>
+        e.SqlState != NoPartitionSqlState && (e.SqlState.StartsWith("22", StringComparison.Ordinal)
+            || e.SqlState.StartsWith("23", StringComparison.Ordinal) || e.SqlState.StartsWith("54", StringComparison.Ordinal));
 
     private async Task<BatchResult[]> TryCommitAsync(
         IReadOnlyList<PendingBatch> batches, (string Producer, int Topic)[] keys, DateTime ingestTime, bool trustRemembered, CancellationToken cancellationToken)
@@ -171,11 +200,11 @@ internal sealed class EventTransaction(
 }
 
 /// <summary>What happened to one batch of a transaction.</summary>
-internal readonly record struct BatchResult(BatchOutcome? Outcome, RpcException? Error)
+internal readonly record struct BatchResult(BatchOutcome? Outcome, Exception? Error)
 {
     public static BatchResult Stored(BatchOutcome outcome) => new(outcome, null);
 
-    public static BatchResult Rejected(RpcException error) => new(null, error);
+    public static BatchResult Rejected(Exception error) => new(null, error);
 
     public void Deliver(PendingBatch batch)
     {

@@ -1,6 +1,7 @@
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
+using EventStream.Broker.Validation;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -12,12 +13,17 @@ internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster
 {
     public override async Task<Topic> CreateTopic(CreateTopicRequest request, ServerCallContext context)
     {
-        TimeSpan? retention = request.Retention?.ToTimeSpan();
+        TopicNames.Validate(request.Name);
+        TimeSpan? retention = request.Retention is { } r
+            ? RequestRules.Duration("retention", r, TimeSpan.FromTicks(1), topics.Options.MaxRetention)
+            : null;
+        RequestRules.Text("description", request.Description, TopicNames.MaxDescriptionLength);
         return ToMessage(await topics.CreateAsync(request.Name, retention, request.Description, context.CancellationToken));
     }
 
     public override async Task<ListTopicsResponse> ListTopics(ListTopicsRequest request, ServerCallContext context)
     {
+        RequestRules.Text("prefix", request.Prefix, RequestRules.MaxNameLength);
         var response = new ListTopicsResponse();
         response.Topics.Add((await topics.ListAsync(request.Prefix, context.CancellationToken)).Select(ToMessage));
         return response;

@@ -1,6 +1,7 @@
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Transport;
+using EventStream.Broker.Validation;
 using EventStream.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -12,18 +13,21 @@ namespace EventStream.Broker.Services;
 internal sealed class ConsumerService(
     ConsumerGroups groups, GroupStore store, ClusterSettings cluster, IOptions<GrpcLimits> limits, ILogger<ConsumerService> logger) : Consumer.ConsumerBase
 {
+    // A failed commit's message lists this many of its rejections, so it stays short.
+    private const int MaxRejectionsShown = 5;
     private const int MaxMemberIdLength = 256;
     private const int DefaultPollEvents = 100;
     private const int MaxPollEvents = 10_000;
     private static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(2);
     private readonly int _maxMessageBytes = limits.Value.MaxSendMessageSize;
+    private readonly TimeSpan _idleStreamTimeout = limits.Value.IdleStreamTimeout;
     // What events may take of one message (pushed batch or Poll answer), below the send limit.
     private readonly int _eventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
 
     public override async Task Subscribe(IAsyncStreamReader<SubscribeRequest> requests, IServerStreamWriter<SubscribeResponse> responses, ServerCallContext context)
     {
         var token = context.CancellationToken;
-        var first = await requests.MoveNext(token) ? requests.Current : null;
+        var first = await FirstRequestAsync(requests, token);
         if (first?.RequestCase != SubscribeRequest.RequestOneofCase.Join)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "Start a Subscribe session with a join request."));
@@ -37,11 +41,13 @@ internal sealed class ConsumerService(
     public override async Task<PollResponse> Poll(PollRequest request, ServerCallContext context)
     {
         var token = context.CancellationToken;
+        var maxEvents = request.MaxEvents <= 0 ? DefaultPollEvents : Math.Min(request.MaxEvents, MaxPollEvents);
+        var wait = request.MaxWait is null ? DefaultPollWait
+            : RequestRules.Duration("max_wait", request.MaxWait, TimeSpan.Zero, TimeSpan.MaxValue);
+        // Documented as capped, not refused.
+        wait = wait > groups.Options.MaxPollWait ? groups.Options.MaxPollWait : wait;
         var (coordinator, member, format) = await JoinAsync(request.Subscription ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "Poll needs a subscription.")), streaming: false, token);
         await coordinator.BalanceAsync(member, token);
-        var maxEvents = request.MaxEvents <= 0 ? DefaultPollEvents : Math.Min(request.MaxEvents, MaxPollEvents);
-        var wait = request.MaxWait is null ? DefaultPollWait : request.MaxWait.ToTimeSpan();
-        wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > groups.Options.MaxPollWait ? groups.Options.MaxPollWait : wait;
 
         var response = new PollResponse { MemberId = member.Id };
         response.Assigned.Add(coordinator.LeasesOf(member));
@@ -75,6 +81,7 @@ internal sealed class ConsumerService(
     {
         ConsumerGroups.ValidateName(request.Group);
         ValidateMemberId(request.MemberId, required: true);
+        store.CheckCommitEntries(request.Commits.Count);
         var token = context.CancellationToken;
         // Without the group's coordinator here, commit straight to the database, unless another broker runs
         // the group: its coordinator must learn of the commit to release the events.
@@ -87,7 +94,9 @@ internal sealed class ConsumerService(
         if (rejected.Count > 0)
         {
             var code = rejected.All(r => r.Code == (int)StatusCode.InvalidArgument) ? StatusCode.InvalidArgument : StatusCode.FailedPrecondition;
-            throw new RpcException(new Status(code, string.Join(" ", rejected.Select(r => r.Message))));
+            var shown = string.Join(" ", rejected.Take(MaxRejectionsShown).Select(r => r.Message));
+            var more = rejected.Count > MaxRejectionsShown ? $" ({rejected.Count - MaxRejectionsShown} more commits were rejected.)" : "";
+            throw new RpcException(new Status(code, shown + more));
         }
         return response;
     }
@@ -114,14 +123,20 @@ internal sealed class ConsumerService(
         ValidateMemberId(subscription.MemberId, required: false);
         var topics = TopicPatterns.Parse(subscription.Topics);
         var options = groups.Options;
-        var session = subscription.SessionTimeout is null ? options.DefaultSessionTimeout : subscription.SessionTimeout.ToTimeSpan();
-        if (session < options.MinSessionTimeout)
+        var session = subscription.SessionTimeout is null ? options.DefaultSessionTimeout
+            : RequestRules.Duration("session_timeout", subscription.SessionTimeout, options.MinSessionTimeout, options.MaxSessionTimeout);
+        if (!System.Enum.IsDefined(subscription.PayloadFormat))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"session_timeout must be at least {options.MinSessionTimeout.TotalSeconds:0.###} s."));
+            throw RequestRules.Invalid("payload_format", $"{(int)subscription.PayloadFormat} is not a payload format");
         }
         var startFrom = StartPoints.From(subscription.Start);
         var coordinator = await groups.JoinAsync(subscription.Group, topics, startFrom, cancellationToken);
         var memberId = subscription.MemberId.Length > 0 ? subscription.MemberId : Guid.NewGuid().ToString("N");
+        if (!coordinator.HasRoomFor(memberId, options.MaxMembersPerGroup))
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"Group '{subscription.Group}' has {options.MaxMembersPerGroup} members, the most allowed (EventStream:Consume:MaxMembersPerGroup)."));
+        }
         return (coordinator, coordinator.Attach(memberId, session, streaming, topics), subscription.PayloadFormat);
     }
 
@@ -130,6 +145,23 @@ internal sealed class ConsumerService(
         if ((required && memberId.Length == 0) || memberId.Length > MaxMemberIdLength)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"member_id must have 1 to {MaxMemberIdLength} characters."));
+        }
+        RequestRules.CheckCharacters("member_id", memberId);
+    }
+
+    /// <summary>The call's first request, or null when the client ends it first; it must come within the idle stream timeout.</summary>
+    private async Task<SubscribeRequest?> FirstRequestAsync(IAsyncStreamReader<SubscribeRequest> requests, CancellationToken token)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
+        idle.CancelAfter(_idleStreamTimeout);
+        try
+        {
+            return await requests.MoveNext(idle.Token) ? requests.Current : null;
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
+                $"No join request within {_idleStreamTimeout.TotalSeconds:0.###} s (EventStream:Grpc:IdleStreamTimeout)."));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using EventStream.Broker.Consuming;
 using EventStream.Broker.Producing;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
@@ -12,8 +13,13 @@ namespace EventStream.Broker.Services;
 
 /// <summary>eventstream.v1.Producer: validates batches and acknowledges them once committed.</summary>
 internal sealed class ProducerService(
-    TopicRegistry topics, ClusterSettings cluster, EventWriter writer, CallFailures failures, IOptions<ProduceOptions> options) : Producer.ProducerBase
+    TopicRegistry topics, ClusterSettings cluster, EventWriter writer, CallFailures failures, IOptions<ProduceOptions> options,
+    IOptions<GrpcLimits> limits) : Producer.ProducerBase
 {
+    // What one event may take of a delivered message: an event past it could never be delivered.
+    private readonly int _maxDeliveredEventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
+    private readonly TimeSpan _idleStreamTimeout = limits.Value.IdleStreamTimeout;
+
     public override async Task<ProduceResponse> Produce(ProduceRequest request, ServerCallContext context)
     {
         var (batch, committed) = await QueueAsync(request, OrderKey(request, context), context.CancellationToken);
@@ -30,10 +36,12 @@ internal sealed class ProducerService(
         var answers = Channel.CreateUnbounded<ProduceStreamResponse>(new UnboundedChannelOptions { SingleReader = true });
         var sending = SendAnswersAsync(answers.Reader, responses, context.CancellationToken);
         var pending = new List<Task>();
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         try
         {
-            await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+            while (await NextAsync(requests, idle, context.CancellationToken))
             {
+                var request = requests.Current;
                 await inFlight.WaitAsync(context.CancellationToken);
                 var batch = request.Batch ?? new ProduceRequest();
                 Task<ProduceResponse> answer;
@@ -50,6 +58,11 @@ internal sealed class ProducerService(
                 pending.RemoveAll(t => t.IsCompleted);
             }
             await Task.WhenAll(pending);
+            if (idle.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            {
+                context.Status = new Status(StatusCode.OK,
+                    $"Closed after {_idleStreamTimeout.TotalSeconds:0.###} s without a request (EventStream:Grpc:IdleStreamTimeout).");
+            }
         }
         finally
         {
@@ -58,12 +71,29 @@ internal sealed class ProducerService(
         await sending;
     }
 
+    /// <summary>
+    /// Reads the stream's next request; false at its end, or once it has been idle for the idle
+    /// stream timeout (the batches under way are still answered).
+    /// </summary>
+    private async Task<bool> NextAsync(IAsyncStreamReader<ProduceStreamRequest> requests, CancellationTokenSource idle, CancellationToken callEnded)
+    {
+        idle.CancelAfter(_idleStreamTimeout);
+        try
+        {
+            return await requests.MoveNext(idle.Token);
+        }
+        catch (OperationCanceledException) when (!callEnded.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Validates a batch and queues it for its writer; the returned task completes at commit.</summary>
     private async Task<(PendingBatch Batch, Task<BatchOutcome> Committed)> QueueAsync(ProduceRequest request, string orderKey, CancellationToken cancellationToken)
     {
         var topic = await topics.ResolveForProduceAsync(request.Topic, cancellationToken);
         var shardCount = await cluster.GetShardCountAsync(cancellationToken);
-        var batch = ProduceRequestReader.Read(request, topic, shardCount, options.Value);
+        var batch = ProduceRequestReader.Read(request, topic, shardCount, options.Value, _maxDeliveredEventBytes);
         // Not cancellable once queued: the commit may already be under way.
         return (batch, writer.WriteAsync(batch, orderKey));
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Validation;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -47,9 +48,9 @@ internal sealed class TopicRegistry(DatabaseEndpoint database, IOptions<TopicOpt
     public async Task<TopicInfo> CreateAsync(string name, TimeSpan? retention, string description, CancellationToken cancellationToken)
     {
         TopicNames.Validate(name);
-        if (retention is { } r && r <= TimeSpan.Zero)
+        if (retention is { } r && (r <= TimeSpan.Zero || r > Options.MaxRetention))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "Retention must be positive; leave it unset for the default."));
+            throw RequestRules.Invalid("retention", $"must be positive and at most {Options.MaxRetention.TotalDays:0.###} days (EventStream:Topics:MaxRetention); leave it unset for the default");
         }
         if (description.Length > TopicNames.MaxDescriptionLength)
         {

@@ -24,6 +24,11 @@ internal sealed partial class CallFailures(ILogger<CallFailures> logger)
         }
         var errorId = Guid.NewGuid().ToString("N")[..12];
         LogFailed(logger, method, errorId, failure);
+        if (failure is PostgresException { SqlState: [ '2', '2', ..] })
+        {
+            // A data exception: a value the broker's checks let through. Still the client's input.
+            return new Status(StatusCode.InvalidArgument, $"The database refused a value of the request (error id {errorId}; the broker's log has the details).");
+        }
         var what = failure is PostgresException ? "The database rejected the request" : "The broker failed to handle the call";
         return new Status(StatusCode.Internal, $"{what} (error id {errorId}; the broker's log has the details).");
     }

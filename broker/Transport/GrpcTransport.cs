@@ -42,8 +42,10 @@ internal static class GrpcTransport
     /// carry any number of messages.
     /// </summary>
     public static IWebHostBuilder UseGrpcEndpoints(this IWebHostBuilder builder) =>
-        builder.ConfigureKestrel(kestrel =>
+        builder.ConfigureKestrel((context, kestrel) =>
         {
+            var limits = context.Configuration.GetSection(GrpcLimits.SectionName).Get<GrpcLimits>() ?? new GrpcLimits();
+            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.Limits.Http2.InitialConnectionWindowSize = 8 * 1024 * 1024;
             kestrel.Limits.Http2.InitialStreamWindowSize = 4 * 1024 * 1024;

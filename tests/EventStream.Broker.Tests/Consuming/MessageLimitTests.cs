@@ -9,8 +9,9 @@ using static EventStream.Broker.Tests.Producing.ProduceClient;
 namespace EventStream.Broker.Tests.Consuming;
 
 /// <summary>
-/// A broker configured with a 256 KiB message limit: deliveries follow the configured limit, and
-/// an event too large for any message ends the session visibly and comes again, never skipped.
+/// A broker configured with a 256 KiB message limit: deliveries follow the configured limit, produce
+/// refuses events too large for any message, and one stored anyway (under a higher limit) ends the
+/// session visibly and comes again, never skipped.
 /// </summary>
 public sealed class MessageLimitTests : IAsyncLifetime
 {
@@ -60,7 +61,8 @@ public sealed class MessageLimitTests : IAsyncLifetime
         await using var first = await SubscribeSession.JoinAsync(_broker.Channel, subscription);
         await WaitUntilAsync(() => first.Shards.Count == 32 || first.Failure is not null, "the member holds every shard");
 
-        var tooLarge = (await ProduceLargeAsync(_broker.Channel, topic, 1, 300 * 1024, 1)).Single();
+        // Produce refuses it under this limit: it was stored when the limit was higher.
+        var tooLarge = await StoreDirectlyAsync(topic, 300 * 1024);
 
         await WaitUntilAsync(() => first.Failure is not null, "the session ended");
         AssertTooLarge(first.Failure, tooLarge);
@@ -79,6 +81,28 @@ public sealed class MessageLimitTests : IAsyncLifetime
         AssertTooLarge(polled, tooLarge);
         Assert.Empty(first.Received);
         Assert.Empty(second.Received);
+    }
+
+    [Fact]
+    public async Task Event_larger_than_the_message_limit_is_refused_at_produce()
+    {
+        var topic = await CreateTopicAsync(_broker.Channel);
+        var error = await Assert.ThrowsAsync<RpcException>(() => ProduceLargeAsync(_broker.Channel, topic, 1, 300 * 1024, 1));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("EventStream:Grpc:MaxSendMessageSize", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>Writes an event into the table as a broker with a higher limit would have; returns its id.</summary>
+    private async Task<long> StoreDirectlyAsync(string topic, int size)
+    {
+        await using var database = Npgsql.NpgsqlDataSource.Create(EmbeddedDatabase.ConnectionString(_directory.Path));
+        await using var command = database.CreateCommand(
+            "INSERT INTO eventstream.events (topic_id, shard, event_id, ingest_time, payload) " +
+            "SELECT topic_id, 0, (SELECT coalesce(max(event_id), 0) + 1000000 FROM eventstream.events), now(), $2 FROM eventstream.topics WHERE name = $1 " +
+            "RETURNING event_id");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = topic });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = new byte[size] });
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static void AssertTooLarge(Exception? failure, long eventId)

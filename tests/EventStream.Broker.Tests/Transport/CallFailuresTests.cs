@@ -61,13 +61,23 @@ public sealed class CallFailuresTests
     }
 
     [Fact]
-    public void A_rejected_statement_does_not_show_its_sqlstate_or_text()
+    public void A_refused_value_is_invalid_argument_without_its_sqlstate_or_text()
     {
         var status = Failures.ToStatus(new PostgresException("invalid byte sequence for encoding \"UTF8\": 0x00", "ERROR", "ERROR", "22021"), "/m");
 
-        Assert.Equal(StatusCode.Internal, status.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.DoesNotContain("22021", status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain("byte sequence", status.Detail, StringComparison.Ordinal);
         Assert.Single(_log.Entries);
+    }
+
+    [Fact]
+    public void A_rejected_statement_does_not_show_its_sqlstate_or_text()
+    {
+        var status = Failures.ToStatus(new PostgresException("column \"x\" does not exist", "ERROR", "ERROR", "42703"), "/m");
+
+        Assert.Equal(StatusCode.Internal, status.StatusCode);
+        Assert.DoesNotContain("42703", status.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not exist", status.Detail, StringComparison.Ordinal);
     }
 }
