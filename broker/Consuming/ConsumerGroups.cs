@@ -10,7 +10,10 @@ namespace EventStream.Broker.Consuming;
 /// <summary>
 /// The consumer groups this broker runs: started on a member's first contact, stopped when idle. A
 /// group runs on one broker at a time, the holder of its coordinator lease (see
-/// <see cref="CoordinatorLeases"/>); losing the lease stops the group here at once.
+/// <see cref="CoordinatorLeases"/>); losing the lease stops the group here at once. When the broker
+/// begins to stop, every group stops at once, before the server waits for its calls: sessions end
+/// with UNAVAILABLE, nothing is committed for the members, and the leases are released so another
+/// broker takes the groups.
 /// </summary>
 internal sealed class ConsumerGroups(
     GroupStore store,
@@ -19,8 +22,10 @@ internal sealed class ConsumerGroups(
     ClusterTopology topology,
     IOptions<ConsumeOptions> options,
     TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory) : BackgroundService
 {
+    private Task? _stoppingAll;
     private readonly ConcurrentDictionary<string, Lazy<Task<RunningGroup>>> _running = new(StringComparer.Ordinal);
     // Runs being stopped: a new start of the group waits until the old coordinator let go of the slot.
     private readonly Dictionary<string, Task> _stopping = new(StringComparer.Ordinal);
@@ -35,6 +40,10 @@ internal sealed class ConsumerGroups(
     /// <exception cref="RpcException">UNAVAILABLE, with the holder's address, when another broker runs the group.</exception>
     public async Task<GroupCoordinator> JoinAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken)
     {
+        if (ShuttingDown)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The broker is shutting down; join again through another broker."));
+        }
         ValidateName(group);
         await store.EnsureGroupAsync(group, topics, startFrom, cancellationToken);
         var shardCount = await cluster.GetShardCountAsync(cancellationToken);
@@ -76,8 +85,13 @@ internal sealed class ConsumerGroups(
 
     public static void ValidateName(string group) => TopicNames.Validate(group, "group");
 
+    /// <summary>True once the broker began to stop: its groups stop and no group starts here again.</summary>
+    public bool ShuttingDown => Volatile.Read(ref _stoppingAll) is not null;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Before the server's shutdown, which waits for the Subscribe calls to end.
+        using var onStopping = lifetime.ApplicationStopping.Register(() => StopAll());
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -101,9 +115,17 @@ internal sealed class ConsumerGroups(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        foreach (var group in _running.Keys)
+        await StopAll();
+        // A join under way when the stop began may have started a group since.
+        await Task.WhenAll(_running.Keys.Select(StopAsync));
+    }
+
+    /// <summary>Stops every group running here, together; later joins are refused.</summary>
+    private Task StopAll()
+    {
+        lock (_stoppingGate)
         {
-            await StopAsync(group);
+            return _stoppingAll ??= Task.Run(() => Task.WhenAll(_running.Keys.Select(StopAsync)));
         }
     }
 

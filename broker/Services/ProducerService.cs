@@ -14,7 +14,7 @@ namespace EventStream.Broker.Services;
 /// <summary>eventstream.v1.Producer: validates batches and acknowledges them once committed.</summary>
 internal sealed class ProducerService(
     TopicRegistry topics, ClusterSettings cluster, EventWriter writer, CallFailures failures, IOptions<ProduceOptions> options,
-    IOptions<GrpcLimits> limits) : Producer.ProducerBase
+    IOptions<GrpcLimits> limits, IHostApplicationLifetime lifetime) : Producer.ProducerBase
 {
     // What one event may take of a delivered message: an event past it could never be delivered.
     private readonly int _maxDeliveredEventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
@@ -29,6 +29,8 @@ internal sealed class ProducerService(
     /// <summary>
     /// Batches of one stream are queued one after another, so they commit in the order sent; only
     /// the waits for their commits overlap. Answers go out as commits finish, from one writer.
+    /// When the broker begins to stop, the stream takes no more batches, answers those under way
+    /// and ends with UNAVAILABLE, so the producer sends the rest through another broker.
     /// </summary>
     public override async Task ProduceStream(IAsyncStreamReader<ProduceStreamRequest> requests, IServerStreamWriter<ProduceStreamResponse> responses, ServerCallContext context)
     {
@@ -36,7 +38,7 @@ internal sealed class ProducerService(
         var answers = Channel.CreateUnbounded<ProduceStreamResponse>(new UnboundedChannelOptions { SingleReader = true });
         var sending = SendAnswersAsync(answers.Reader, responses, context.CancellationToken);
         var pending = new List<Task>();
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
             while (await NextAsync(requests, idle, context.CancellationToken))
@@ -58,7 +60,11 @@ internal sealed class ProducerService(
                 pending.RemoveAll(t => t.IsCompleted);
             }
             await Task.WhenAll(pending);
-            if (idle.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            if (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            {
+                context.Status = new Status(StatusCode.Unavailable, "The broker is shutting down; send the remaining batches through another broker.");
+            }
+            else if (idle.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
             {
                 context.Status = new Status(StatusCode.OK,
                     $"Closed after {_idleStreamTimeout.TotalSeconds:0.###} s without a request (EventStream:Grpc:IdleStreamTimeout).");

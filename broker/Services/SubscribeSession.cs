@@ -58,6 +58,7 @@ internal sealed class SubscribeSession(
         {
             throw new RpcException(pump.Failure ?? new Status(StatusCode.Unavailable,
                 member.Session != session ? "A newer session of this member took over."
+                : groups.ShuttingDown ? "The broker is shutting down; join again (another broker takes the group)."
                 : groups.Find(coordinator.Group) != coordinator ? "The group stopped running on this broker (it may run on another one now); join again."
                 : "The member missed its heartbeats for longer than its session timeout; join again."));
         }

@@ -30,16 +30,20 @@ public sealed class CleanStopTests(PostgresFixture fixture)
         }
         await WaitUntilAsync(() => members.Sum(m => m.Shards.Count) == 32 && members.All(m => m.Shards.Count >= 10), "the members share the shards");
 
-        // Two producers keep sending to the first broker, then to the second once it is gone.
+        // Two producers keep sending to the first broker, then to the second once it is gone; a
+        // third streams its batches, as the SDK does.
         var acknowledged = new ConcurrentBag<string>();
         using var stopProducing = new CancellationTokenSource();
         var producers = Enumerable.Range(0, 2).Select(p => Task.Run(() => ProduceUntilAsync(p, [a, b], topic, acknowledged, stopProducing.Token))).ToList();
+        var streaming = Task.Run(() => StreamUntilEndedAsync(a, topic, acknowledged));
         await WaitUntilAsync(() => members.Sum(m => m.Received.Count) >= 200, "the members receive events");
 
         var stopping = Stopwatch.StartNew();
         await a.StopAsync(TimeSpan.FromSeconds(60));
         var stopped = stopping.Elapsed;
         Assert.True(stopped <= TimeSpan.FromSeconds(2), $"The broker took {stopped.TotalSeconds:F1} s to stop.\n{a.Output}");
+        // The stream's batches under way were answered before it ended, and it ended with UNAVAILABLE.
+        Assert.Equal(StatusCode.Unavailable, await streaming);
         foreach (var member in members)
         {
             await WaitUntilAsync(() => member.Failure is not null, "the session ended");
@@ -88,6 +92,50 @@ public sealed class CleanStopTests(PostgresFixture fixture)
             }
             await Task.Delay(10, CancellationToken.None);
         }
+    }
+
+    /// <summary>Streams batches to a broker until it ends the stream; returns the status it ended with.</summary>
+    private static async Task<StatusCode> StreamUntilEndedAsync(BrokerProcess broker, string topic, ConcurrentBag<string> acknowledged)
+    {
+        using var call = new Producer.ProducerClient(broker.Channel).ProduceStream();
+        var sent = new ConcurrentDictionary<long, List<string>>();
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var answer in call.ResponseStream.ReadAllAsync())
+                {
+                    if (answer.ResultCase == ProduceStreamResponse.ResultOneofCase.Response && sent.TryRemove(answer.RequestId, out var payloads))
+                    {
+                        payloads.ForEach(acknowledged.Add);
+                    }
+                }
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode;
+            }
+        });
+        try
+        {
+            for (var request = 0L; !reading.IsCompleted; request++)
+            {
+                var payloads = Enumerable.Range(0, 10).Select(i => $"s-{request}-{i}").ToList();
+                sent[request] = payloads;
+                await call.RequestStream.WriteAsync(new ProduceStreamRequest
+                {
+                    RequestId = request,
+                    Batch = Batch(topic, payloads.Select(p => Event("k" + (p.GetHashCode() % 16), p))),
+                });
+                await Task.Delay(10);
+            }
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
+        {
+            // The call ended while writing.
+        }
+        return await reading;
     }
 
     private static HashSet<string> Received(IEnumerable<SubscribeSession> members) =>
