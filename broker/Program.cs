@@ -46,7 +46,8 @@ builder.Services.AddSingleton<AdminService>();
 builder.Services.AddSingleton<ProducerService>();
 builder.Services.AddSingleton<ConsumerService>();
 builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection("EventStream:Health"));
-builder.Services.AddSingleton(_ => DatabaseHealthMonitor.CreateHealthService());
+builder.Services.AddSingleton<HealthServiceImpl>(sp =>
+    DatabaseHealthMonitor.CreateHealthService(new BrokerHealthService(sp.GetRequiredService<IHostApplicationLifetime>())));
 builder.Services.AddHostedService<DatabaseHealthMonitor>();
 
 var app = builder.Build();

@@ -23,10 +23,9 @@ internal sealed partial class DatabaseHealthMonitor(
 
     private ServingStatus _status = ServingStatus.NotServing;
 
-    /// <summary>The standard grpc.health.v1 service, reporting NOT_SERVING until the monitor says otherwise.</summary>
-    public static HealthServiceImpl CreateHealthService()
+    /// <summary>Sets the health service to report NOT_SERVING until the monitor says otherwise.</summary>
+    public static HealthServiceImpl CreateHealthService(HealthServiceImpl health)
     {
-        var health = new HealthServiceImpl();
         foreach (var service in Services)
         {
             health.SetStatus(service, ServingStatus.NotServing);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using EventStream.Protocol.V1;
 using EventStream.Testing;
 using Grpc.Core;
+using Grpc.Health.V1;
 using static EventStream.Broker.Tests.Consuming.ConsumeClient;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
 
@@ -37,6 +38,10 @@ public sealed class CleanStopTests(PostgresFixture fixture)
         var producers = Enumerable.Range(0, 2).Select(p => Task.Run(() => ProduceUntilAsync(p, [a, b], topic, acknowledged, stopProducing.Token))).ToList();
         var streaming = Task.Run(() => StreamUntilEndedAsync(a, topic, acknowledged));
         await WaitUntilAsync(() => members.Sum(m => m.Received.Count) >= 200, "the members receive events");
+        // A health watch, as load balancers keep open, does not hold the stop either.
+        using var watch = new Grpc.Health.V1.Health.HealthClient(a.Channel).Watch(new HealthCheckRequest());
+        Assert.True(await watch.ResponseStream.MoveNext());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
 
         var stopping = Stopwatch.StartNew();
         await a.StopAsync(TimeSpan.FromSeconds(60));
@@ -44,6 +49,9 @@ public sealed class CleanStopTests(PostgresFixture fixture)
         Assert.True(stopped <= TimeSpan.FromSeconds(2), $"The broker took {stopped.TotalSeconds:F1} s to stop.\n{a.Output}");
         // The stream's batches under way were answered before it ended, and it ended with UNAVAILABLE.
         Assert.Equal(StatusCode.Unavailable, await streaming);
+        Assert.True(await watch.ResponseStream.MoveNext());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        Assert.Equal(StatusCode.Unavailable, (await Assert.ThrowsAsync<RpcException>(() => watch.ResponseStream.MoveNext())).StatusCode);
         foreach (var member in members)
         {
             await WaitUntilAsync(() => member.Failure is not null, "the session ended");
