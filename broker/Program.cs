@@ -1,6 +1,7 @@
 using EventStream.Broker.Cluster;
 using EventStream.Broker.Citus;
 using EventStream.Broker.Consuming;
+using EventStream.Broker.Embedded;
 using EventStream.Broker.Health;
 using EventStream.Broker.Maintenance;
 using EventStream.Broker.Producing;
@@ -34,7 +35,13 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
 builder.Services.AddOptions<ConsumeOptions>().Bind(builder.Configuration.GetSection(ConsumeOptions.SectionName));
 builder.Services.AddOptions<ClusterOptions>().Bind(builder.Configuration.GetSection(ClusterOptions.SectionName)).ValidateOnStart();
 builder.Services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>();
-builder.Services.AddSingleton<BrokerIdentity>();
+// On the embedded PostgreSQL the broker's id is kept in its data directory, which one process holds.
+builder.Services.AddSingleton(sp => new BrokerIdentity(
+    sp.GetRequiredService<IOptions<ClusterOptions>>(),
+    sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(),
+    sp.GetRequiredService<DatabaseEndpoint>().IsEmbedded
+        ? DataDirectoryLayout.BrokerIdFileOf(sp.GetRequiredService<IOptions<EmbeddedPostgresOptions>>().Value.DataDirectory)
+        : null));
 builder.Services.AddSingleton<CoordinatorLeases>();
 builder.Services.AddSingleton<ClusterTopology>();
 builder.Services.AddHostedService<GroupSlotKeeper>();

@@ -1,17 +1,25 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
 namespace EventStream.Broker.Cluster;
 
-/// <summary>Who this broker process is among the brokers sharing its database: a random id and the address clients reach it at.</summary>
-internal sealed class BrokerIdentity(IOptions<ClusterOptions> options, IServer server)
+/// <summary>
+/// Who this broker is among the brokers sharing its database: its id and the address clients reach
+/// it at. The id is configured, or kept in <paramref name="idFile"/> (the embedded data directory's),
+/// or new for every process; a stable id lets a restarted broker take back its own leases.
+/// </summary>
+internal sealed partial class BrokerIdentity(IOptions<ClusterOptions> options, IServer server, string? idFile = null)
 {
+    private readonly Lazy<string> _id = new(() => options.Value.BrokerId ?? (idFile is null ? NewId() : ReadOrCreate(idFile)));
     private string? _address;
 
-    /// <summary>New for every process, so a restarted broker never mistakes its predecessor's leases for its own.</summary>
-    public string Id { get; } = Guid.NewGuid().ToString("N");
+    /// <summary>The configured id, the one kept in the data directory, or one new for this process.</summary>
+    public string Id => _id.Value;
+
+    public static bool IsValidId(string id) => ValidId().IsMatch(id);
 
     /// <summary>
     /// <see cref="ClusterOptions.AdvertisedAddress"/>, or the first address Kestrel is bound to (known once it listens).
@@ -46,6 +54,31 @@ internal sealed class BrokerIdentity(IOptions<ClusterOptions> options, IServer s
         }
         return Advertise(bound);
     }
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>The id kept in <paramref name="path"/>, written there first when missing.</summary>
+    private static string ReadOrCreate(string path)
+    {
+        if (File.Exists(path))
+        {
+            var kept = File.ReadAllText(path).Trim();
+            if (IsValidId(kept))
+            {
+                return kept;
+            }
+            throw new InvalidOperationException($"The broker id in {path} is not valid ('{kept}'); delete the file to make a new one.");
+        }
+        var id = NewId();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var written = path + ".tmp";
+        File.WriteAllText(written, id + "\n");
+        File.Move(written, path, overwrite: true);
+        return id;
+    }
+
+    [GeneratedRegex(@"\A[A-Za-z0-9._-]{1,64}\z")]
+    private static partial Regex ValidId();
 
     // Kestrel reports wildcards as http://[::]:7400 or http://0.0.0.0:7400; configured ones may read * or +.
     private static Uri Parse(string bound) =>

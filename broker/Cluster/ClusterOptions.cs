@@ -28,6 +28,16 @@ public sealed class ClusterOptions
     public string? AdvertisedAddress { get; set; }
 
     /// <summary>
+    /// This broker's id among the brokers sharing its database, 1 to 64 characters from A-Z, a-z,
+    /// 0-9, '.', '_' and '-'. It stays the same across restarts, so a restarted broker takes its
+    /// groups back at once instead of waiting for their leases to expire; two running brokers must
+    /// never share one. Default: on the embedded PostgreSQL, an id kept in the data directory (file
+    /// <c>broker-id</c>; the directory is locked to one process); with an external database, a new
+    /// id for every process.
+    /// </summary>
+    public string? BrokerId { get; set; }
+
+    /// <summary>
     /// How long a group's coordinator lease lasts unless renewed; renewed every third of it.
     /// Default 10 s, at least 1 s. A broker that cannot renew in time stops running the group.
     /// </summary>

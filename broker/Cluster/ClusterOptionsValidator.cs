@@ -18,6 +18,10 @@ internal sealed class ClusterOptionsValidator : IValidateOptions<ClusterOptions>
         {
             failures.Add($"{Section}:AdvertisedAddress must be an absolute http:// or https:// address such as http://broker-1:7400, not '{address}'.");
         }
+        if (options.BrokerId is { } id && !BrokerIdentity.IsValidId(id))
+        {
+            failures.Add($"{Section}:BrokerId must be 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-', not '{id}'.");
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

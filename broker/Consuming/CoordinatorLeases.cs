@@ -43,8 +43,7 @@ internal sealed class CoordinatorLeases(
         var state = await TryAcquireAsync(group, cancellationToken);
         if (!state.Acquired)
         {
-            CoordinatorLog.Redirecting(logger, group, state.Address);
-            throw Redirect(group, state.Address);
+            throw Refuse(group, state.Address);
         }
         CoordinatorLog.Acquired(logger, group, identity.Id, identity.Address, state.Epoch);
         var lease = new CoordinatorLease(this, group, state.Epoch, sent);
@@ -73,9 +72,7 @@ internal sealed class CoordinatorLeases(
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (await reader.ReadAsync(cancellationToken) && reader.GetString(0) is var holder && holder != identity.Id)
         {
-            var address = reader.GetString(1);
-            CoordinatorLog.Redirecting(logger, group, address);
-            throw Redirect(group, address);
+            throw Refuse(group, reader.GetString(1));
         }
     }
 
@@ -104,6 +101,24 @@ internal sealed class CoordinatorLeases(
         command.Parameters.Add(new NpgsqlParameter { Value = identity.Id });
         command.Parameters.Add(new NpgsqlParameter { Value = epoch });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// The group's lease is held by another broker id: a redirect to its address, or, when that is
+    /// this broker's own address (an earlier process of it, with another id, whose lease has not
+    /// expired), UNAVAILABLE without a redirect, so no client is sent back where it came from.
+    /// </summary>
+    private RpcException Refuse(string group, string holderAddress)
+    {
+        if (string.Equals(holderAddress, identity.Address, StringComparison.OrdinalIgnoreCase))
+        {
+            CoordinatorLog.HeldByEarlierProcess(logger, group, holderAddress);
+            return new RpcException(new Status(StatusCode.Unavailable,
+                $"Consumer group '{group}' is still leased to an earlier process of this broker for up to {Duration.TotalSeconds:0.#} s; " +
+                $"retry shortly (a stable {ClusterOptions.SectionName}:BrokerId avoids the wait)."));
+        }
+        CoordinatorLog.Redirecting(logger, group, holderAddress);
+        return Redirect(group, holderAddress);
     }
 
     /// <summary>

@@ -25,4 +25,7 @@ internal static partial class CoordinatorLog
 
     [LoggerMessage(EventId = 1607, Level = LogLevel.Debug, Message = "Group {Group} is run by the broker at {Address}; sending its member there.")]
     public static partial void Redirecting(ILogger logger, string group, string address);
+
+    [LoggerMessage(EventId = 1608, Level = LogLevel.Information, Message = "Group {Group} is still leased to an earlier process of this broker at {Address}; its members wait for the lease to expire.")]
+    public static partial void HeldByEarlierProcess(ILogger logger, string group, string address);
 }

@@ -26,6 +26,12 @@ internal sealed class DataDirectoryLayout
 
     public string LockFile => Path.Combine(Root, "eventstream.lock");
 
+    /// <summary>The broker's id, kept across restarts (see <c>ClusterOptions.BrokerId</c>).</summary>
+    public string BrokerIdFile => Path.Combine(Root, "broker-id");
+
+    /// <summary>Where the broker using <paramref name="dataDirectory"/> keeps its id.</summary>
+    public static string BrokerIdFileOf(string dataDirectory) => new DataDirectoryLayout(Resolve(dataDirectory)).BrokerIdFile;
+
     /// <summary>Settings the broker rewrites on every start; postgresql.conf includes it.</summary>
     public string SettingsFile => Path.Combine(Cluster, "eventstream.conf");
 

@@ -1,4 +1,8 @@
+using System.Diagnostics;
 using EventStream.Broker.Health;
+using EventStream.Broker.Tests.Consuming;
+using EventStream.Broker.Tests.Producing;
+using EventStream.Protocol.V1;
 using EventStream.Testing;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -47,6 +51,34 @@ public sealed class BrokerLifecycleTests
     }
 
     [Fact]
+    public async Task Broker_killed_and_restarted_on_its_data_directory_serves_its_groups_at_once()
+    {
+        using var directory = new TestDirectory();
+        var environment = DataDirectory(directory);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        string topic;
+        await using (var crashed = BrokerProcess.Start(environment))
+        {
+            await crashed.WaitUntilServingAsync();
+            topic = await ProduceClient.CreateTopicAsync(crashed.Channel);
+            await using var member = await SubscribeSession.JoinAsync(crashed.Channel, ConsumeClient.Subscription(group, [topic]));
+            crashed.Kill();
+            await crashed.WaitForExitAsync(ExitTimeout);
+        }
+
+        // The group's coordinator lease (10 s) is still the killed process's: the same broker id,
+        // kept in the data directory, takes it back instead of waiting for it to expire.
+        await using var restarted = BrokerProcess.Start(environment);
+        await restarted.WaitUntilServingAsync();
+        var joining = Stopwatch.StartNew();
+        await using var rejoined = await SubscribeSession.JoinAsync(restarted.Channel, ConsumeClient.Subscription(group, [topic]));
+        Assert.True(joining.Elapsed < TimeSpan.FromSeconds(3), $"Joining took {joining.Elapsed.TotalSeconds:F1} s.");
+        Assert.Equal(
+            (await File.ReadAllTextAsync(Path.Combine(directory.Path, "broker-id"))).Trim(),
+            await HolderOfAsync(restarted, group));
+    }
+
+    [Fact]
     public async Task Health_is_not_serving_until_the_database_is_reachable()
     {
         // A configured server that is not there (yet): the broker keeps trying and says so.
@@ -75,6 +107,13 @@ public sealed class BrokerLifecycleTests
         await using var broker = BrokerProcess.Start(environment);
         await broker.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotEqual(0, broker.ExitCode);
+    }
+
+    private static async Task<string> HolderOfAsync(BrokerProcess broker, string group)
+    {
+        var described = await new Admin.AdminClient(broker.Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = group });
+        Assert.Equal(broker.Address, described.Coordinator.Address);
+        return described.Coordinator.BrokerId;
     }
 
     private static Dictionary<string, string> DataDirectory(TestDirectory directory) =>
