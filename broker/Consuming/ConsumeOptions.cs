@@ -12,7 +12,7 @@ internal sealed class ConsumeOptions
     public TimeSpan MinSessionTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Longest session timeout a member may ask for (OUT_OF_RANGE past it): a member gone without
+    /// Longest session timeout a member may ask for (INVALID_ARGUMENT past it): a member gone without
     /// leaving keeps its shards this long. Default 30 min.
     /// </summary>
     public TimeSpan MaxSessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
