@@ -47,10 +47,10 @@ public sealed partial class EmbeddedPostgres
     /// <summary>Writes the settings and starts the server; returns its port.</summary>
     private static async Task<int> StartServerAsync(
         EmbeddedPostgresOptions options, PostgresCommands commands, ServerAccount? account, bool preloadPgCron, bool citus,
-        ILogger logger, CancellationToken cancellationToken)
+        ILogger logger, CancellationToken cancellationToken, int? requiredPort = null)
     {
         var layout = commands.Layout;
-        var port = LoopbackPort.Choose(options.Port, layout.ReadLastPort());
+        var port = requiredPort ?? LoopbackPort.Choose(options.Port, layout.ReadLastPort());
         for (var attempt = 1; ; attempt++)
         {
             if (!ServerSettings.SocketPathFits(layout, port))
@@ -79,7 +79,7 @@ public sealed partial class EmbeddedPostgres
             }
 
             var log = LogTail.Read(layout.LogFile, logStart);
-            if (options.Port == 0 && attempt < StartAttempts && log.Contains("could not bind", StringComparison.Ordinal))
+            if (options.Port == 0 && requiredPort is null && attempt < StartAttempts && log.Contains("could not bind", StringComparison.Ordinal))
             {
                 // Another process took the port between our check and the server's bind.
                 EmbeddedPostgresLog.PortTaken(logger, port);

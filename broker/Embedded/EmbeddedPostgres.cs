@@ -27,6 +27,8 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     private readonly FileStream _lock;
     private readonly ILogger _logger;
     private int _disposed;
+    // Starts the server again on the same port, with the settings it was first started with.
+    private Func<CancellationToken, Task<int>> _startAgain = _ => throw new InvalidOperationException("Not started.");
 
     private EmbeddedPostgres(PostgresCommands commands, FileStream directoryLock, ILogger logger, int port, string connectionString)
     {
@@ -119,6 +121,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
                 PreviousPort = previousPort,
                 Password = password,
             };
+            instance._startAgain = token => StartServerAsync(options, commands, account, preloadPgCron, citus, logger, token, requiredPort: port);
             try
             {
                 await instance.CreateDatabaseAsync(options, password, cancellationToken);

@@ -40,4 +40,10 @@ internal static partial class EmbeddedPostgresLog
 
     [LoggerMessage(1011, LogLevel.Information, "PostgreSQL stopped", EventName = "Stopped")]
     public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(1012, LogLevel.Information, "PostgreSQL started again on port {Port}", EventName = "Restarted")]
+    public static partial void Restarted(ILogger logger, int port);
+
+    [LoggerMessage(1013, LogLevel.Warning, "Starting PostgreSQL again failed (attempt {Attempt}): {Reason}", EventName = "RestartFailed")]
+    public static partial void RestartFailed(ILogger logger, int attempt, string reason);
 }

@@ -8,7 +8,8 @@ namespace EventStream.Broker.Health;
 
 /// <summary>
 /// Drives grpc.health.v1: NOT_SERVING until the database is reachable and migrated, then
-/// SERVING while a periodic probe reaches it.
+/// SERVING while a periodic probe reaches it, and NOT_SERVING at once while a dead embedded
+/// server is started again.
 /// </summary>
 internal sealed partial class DatabaseHealthMonitor(
     DatabaseEndpoint database,
@@ -21,6 +22,7 @@ internal sealed partial class DatabaseHealthMonitor(
     private static readonly string[] Services =
         ["", Admin.Descriptor.FullName, Producer.Descriptor.FullName, Consumer.Descriptor.FullName];
 
+    private readonly Lock _gate = new();
     private ServingStatus _status = ServingStatus.NotServing;
 
     /// <summary>Sets the health service to report NOT_SERVING until the monitor says otherwise.</summary>
@@ -50,6 +52,7 @@ internal sealed partial class DatabaseHealthMonitor(
         }
 
         SetStatus(ServingStatus.Serving);
+        database.Restarting += OnRestarting;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -62,8 +65,11 @@ internal sealed partial class DatabaseHealthMonitor(
             }
             SetStatus(await ProbeAsync(stoppingToken) ? ServingStatus.Serving : ServingStatus.NotServing);
         }
+        database.Restarting -= OnRestarting;
         SetStatus(ServingStatus.NotServing);
     }
+
+    private void OnRestarting(bool restarting) => SetStatus(restarting ? ServingStatus.NotServing : ServingStatus.Serving);
 
     private async Task<bool> ProbeAsync(CancellationToken cancellationToken)
     {
@@ -84,15 +90,18 @@ internal sealed partial class DatabaseHealthMonitor(
 
     private void SetStatus(ServingStatus status)
     {
-        if (_status == status)
+        lock (_gate)
         {
-            return;
-        }
-        _status = status;
-        LogStatusChanged(logger, status);
-        foreach (var service in Services)
-        {
-            health.SetStatus(service, status);
+            if (_status == status)
+            {
+                return;
+            }
+            _status = status;
+            LogStatusChanged(logger, status);
+            foreach (var service in Services)
+            {
+                health.SetStatus(service, status);
+            }
         }
     }
 

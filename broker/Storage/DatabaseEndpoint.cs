@@ -17,7 +17,7 @@ namespace EventStream.Broker.Storage;
 /// Start does not block the host, so health checks can answer while the database comes up.
 /// When it cannot come up, <see cref="Ready"/> faults, the failure is logged and the
 /// application stops with exit code 1. Register it before the services that use it, so the
-/// host stops it after them.
+/// host stops it after them. An embedded server that dies later is started again on its port.
 /// </remarks>
 public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
 {
@@ -30,7 +30,10 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly TaskCompletionSource<NpgsqlDataSource> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
+    private static readonly TimeSpan SupervisionInterval = TimeSpan.FromSeconds(1);
+
     private Task _startup = Task.CompletedTask;
+    private Task _supervision = Task.CompletedTask;
     private NpgsqlDataSource? _dataSource;
     private string? _connectionString;
     private EmbeddedPostgres? _embedded;
@@ -76,6 +79,12 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     /// <summary>True when the broker runs its own PostgreSQL (no connection string configured).</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(_configuredConnectionString);
 
+    /// <summary>
+    /// Raised with true when the embedded server was found dead and is started again, and with
+    /// false once it runs again.
+    /// </summary>
+    public event Action<bool>? Restarting;
+
     /// <summary>The embedded server once started, for its port and data directory; null otherwise.</summary>
     public EmbeddedPostgres? Embedded => _embedded;
 
@@ -89,6 +98,8 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     {
         await _stopping.CancelAsync();
         await _startup.WaitAsync(cancellationToken);
+        // Before the server is stopped, so it is not started again.
+        await _supervision.WaitAsync(cancellationToken);
         await ReleaseAsync();
     }
 
@@ -102,6 +113,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
 
         await _stopping.CancelAsync();
         await _startup;
+        await _supervision;
         await ReleaseAsync();
         _stopping.Dispose();
     }
@@ -130,6 +142,10 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
             }
             StorageLog.DatabaseReady(_logger);
             _ready.TrySetResult(_dataSource);
+            if (_embedded is { } embedded)
+            {
+                _supervision = Task.Run(() => SuperviseAsync(embedded, _dataSource, cancellationToken), CancellationToken.None);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -142,6 +158,39 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
             await ReleaseAsync();
             Environment.ExitCode = 1;
             _lifetime.StopApplication();
+        }
+    }
+
+    /// <summary>
+    /// Starts the embedded server again when it died (killed, out of memory), on the same port, so
+    /// the data source's connection string stays right; its broken idle connections are dropped.
+    /// Meanwhile calls fail as with any unreachable database, and the health monitor reports it.
+    /// </summary>
+    private async Task SuperviseAsync(EmbeddedPostgres embedded, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(SupervisionInterval, _timeProvider, cancellationToken);
+                if (embedded.IsRunning())
+                {
+                    continue;
+                }
+                StorageLog.EmbeddedServerDied(_logger);
+                Restarting?.Invoke(true);
+                await embedded.RestartAsync(cancellationToken);
+                dataSource.Clear();
+                Restarting?.Invoke(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                StorageLog.EmbeddedRestartFailed(_logger, e);
+            }
         }
     }
 

@@ -43,4 +43,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(1113, LogLevel.Critical, "The database could not be made ready; the broker stops", EventName = "DatabaseFailed")]
     public static partial void DatabaseFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1115, LogLevel.Error, "The embedded PostgreSQL is no longer running; starting it again", EventName = "EmbeddedServerDied")]
+    public static partial void EmbeddedServerDied(ILogger logger);
+
+    [LoggerMessage(1116, LogLevel.Error, "The embedded PostgreSQL could not be started again; trying again in a second", EventName = "EmbeddedRestartFailed")]
+    public static partial void EmbeddedRestartFailed(ILogger logger, Exception exception);
 }

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
+using Grpc.Core;
 using EventStream.Broker.Health;
 using EventStream.Broker.Tests.Consuming;
 using EventStream.Broker.Tests.Producing;
@@ -79,6 +82,60 @@ public sealed class BrokerLifecycleTests
     }
 
     [Fact]
+    public async Task Embedded_postgres_killed_while_producing_is_started_again_and_nothing_acknowledged_is_lost()
+    {
+        using var directory = new TestDirectory();
+        await using var broker = BrokerProcess.Start(DataDirectory(directory));
+        await broker.WaitUntilServingAsync();
+        var topic = await ProduceClient.CreateTopicAsync(broker.Channel);
+        using var watch = new Grpc.Health.V1.Health.HealthClient(broker.Channel).Watch(new Grpc.Health.V1.HealthCheckRequest());
+        Assert.True(await watch.ResponseStream.MoveNext());
+        Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
+
+        var acknowledged = new ConcurrentBag<string>();
+        var failures = 0;
+        using var stop = new CancellationTokenSource();
+        var producing = Task.Run(async () =>
+        {
+            for (var batch = 0; !stop.IsCancellationRequested; batch++)
+            {
+                var payloads = Enumerable.Range(0, 20).Select(i => $"{batch}-{i}").ToList();
+                try
+                {
+                    await new Producer.ProducerClient(broker.Channel).ProduceAsync(
+                        ProduceClient.Batch(topic, payloads.Select(p => ProduceClient.Event("k" + p.Length, p))), cancellationToken: CancellationToken.None);
+                    payloads.ForEach(acknowledged.Add);
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+                {
+                    // Retried by any producer: the database is away for a moment.
+                    Interlocked.Increment(ref failures);
+                    await Task.Delay(50, CancellationToken.None);
+                }
+            }
+        });
+        await WaitUntilAsync(() => acknowledged.Count >= 200);
+
+        // The postmaster, as the OOM killer or an operator would end it.
+        var pid = int.Parse(File.ReadLines(Path.Combine(directory.Path, "pgdata", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+        Process.GetProcessById(pid).Kill();
+        Assert.True(await watch.ResponseStream.MoveNext());
+        Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        Assert.True(await watch.ResponseStream.MoveNext());
+        Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
+        var before = acknowledged.Count;
+        await WaitUntilAsync(() => acknowledged.Count >= before + 200);
+        await stop.CancelAsync();
+        await producing;
+
+        Assert.Contains("PostgreSQL started again", broker.Output, StringComparison.Ordinal);
+        var expected = acknowledged.ToHashSet();
+        var read = await ConsumeClient.PollUntilAsync(broker.Channel,
+            ConsumeClient.Subscription("g-" + Guid.NewGuid().ToString("N"), [topic], StartPoint.Types.Kind.Earliest), expected.Count, TimeSpan.FromSeconds(60));
+        Assert.Superset(expected, read.Select(e => e.Data.ToStringUtf8()).ToHashSet());
+    }
+
+    [Fact]
     public async Task Health_is_not_serving_until_the_database_is_reachable()
     {
         // A configured server that is not there (yet): the broker keeps trying and says so.
@@ -107,6 +164,16 @@ public sealed class BrokerLifecycleTests
         await using var broker = BrokerProcess.Start(environment);
         await broker.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotEqual(0, broker.ExitCode);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Timed out.");
+            await Task.Delay(50);
+        }
     }
 
     private static async Task<string> HolderOfAsync(BrokerProcess broker, string group)
