@@ -90,6 +90,31 @@ internal sealed partial class GroupCoordinator
         }
     }
 
+    /// <summary>
+    /// The member let go of shards being revoked from it (it committed what it processed and dropped
+    /// the rest): what it was sent and did not commit goes to the next owner, and the shards are
+    /// released now rather than after the session timeout.
+    /// </summary>
+    public async Task ReleaseAsync(ConnectedMember member, IEnumerable<int> shards, CancellationToken cancellationToken)
+    {
+        var any = false;
+        lock (_gate)
+        {
+            foreach (var shard in shards)
+            {
+                if (shard >= 0 && shard < _shards.Length && _shards[shard] is { Revoking: true } queue && queue.Owner == member.Id)
+                {
+                    queue.Redeliver();
+                    any = true;
+                }
+            }
+        }
+        if (any)
+        {
+            await BalanceAsync(member, cancellationToken);
+        }
+    }
+
     /// <summary>Tells a Subscribe member the shards it owns now. Under the lock.</summary>
     private void SendAssignment(ConnectedMember member)
     {

@@ -46,6 +46,9 @@ internal sealed class SubscribeSession(
                         break;
                     case SubscribeRequest.RequestOneofCase.Heartbeat:
                         break;
+                    case SubscribeRequest.RequestOneofCase.Release:
+                        await coordinator.ReleaseAsync(member, request.Release.Shards, token);
+                        break;
                     default:
                         throw new RpcException(new Status(StatusCode.InvalidArgument, "A session joins once; send commits and heartbeats after that."));
                 }

@@ -120,6 +120,16 @@ internal sealed partial class ConsumerRunner
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         bound.CancelAfter(_options.SessionTimeout);
         await CommitQuietlyAsync(_state.Uncommitted(shards), bound.Token).ConfigureAwait(false);
+        // The rest was dropped at the revocation: the next owner gets it now, not after a session timeout.
+        try
+        {
+            var connection = await WaitForConnectionAsync(bound.Token).ConfigureAwait(false);
+            await connection.ReleaseAsync(shards).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException)
+        {
+            // The session ended: its shards move anyway, on its end or its timeout.
+        }
     }
 
     /// <summary>Commits, logging failures instead of throwing them; for commits nobody waits for.</summary>

@@ -186,6 +186,22 @@ internal sealed class SubscribeConnection : IDisposable
         }
     }
 
+    /// <summary>Lets go of revoked shards once their processed events are committed (see <see cref="Release"/>).</summary>
+    public async Task ReleaseAsync(IEnumerable<int> shards)
+    {
+        var release = new Release();
+        release.Shards.Add(shards);
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await WriteAsync(new SubscribeRequest { Release = release }).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>Completes the requests: a clean leave. The broker then ends the call.</summary>
     public async Task LeaveAsync()
     {

@@ -50,6 +50,36 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Revoked_shards_released_without_commit_move_without_waiting_out_the_session_and_bring_their_uncommitted_events()
+    {
+        // Long sessions: without the release, the shards would move only a session timeout after the revocation.
+        var session = TimeSpan.FromSeconds(30);
+        var topic = await CreateTopicAsync(Channel);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        await using var a = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: session));
+        await WaitUntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
+        // Keys on every shard, whichever is revoked.
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 640).Select(i => Event("key-" + i, "e" + i))));
+        await WaitUntilAsync(() => a.Received.Count == 640, "the first member received everything");
+
+        await using var b = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: session));
+        // A newcomer claims one shard a round (every 10 s here); the owner's next round revokes it.
+        await WaitUntilAsync(() => !a.Revoked.IsEmpty, "a shard of the first member is revoked", TimeSpan.FromSeconds(40));
+        var revoked = a.Revoked.ToHashSet();
+        var releasing = System.Diagnostics.Stopwatch.StartNew();
+        await a.ReleaseAsync(revoked);
+
+        // The second member takes it at its next round, not a session timeout (30 s) after the revocation.
+        await WaitUntilAsync(() => revoked.IsSubsetOf(b.Shards.Keys), "the second member holds the released shard", TimeSpan.FromSeconds(40));
+        Assert.True(releasing.Elapsed < TimeSpan.FromSeconds(15), $"The released shard moved after {releasing.Elapsed}.");
+        var handedOver = a.Received.Where(r => revoked.Contains(r.Event.Shard)).Select(r => r.Event.Data.ToStringUtf8()).ToHashSet();
+        Assert.NotEmpty(handedOver);
+        await WaitUntilAsync(() => handedOver.IsSubsetOf(b.Received.Select(r => r.Event.Data.ToStringUtf8())), "the second member gets what the first did not commit");
+        Assert.Null(a.Failure);
+        Assert.Null(b.Failure);
+    }
+
+    [Fact]
     public async Task Commit_from_a_stale_owner_is_rejected()
     {
         var topic = await CreateTopicAsync(Channel);

@@ -43,6 +43,9 @@ internal sealed class SubscribeSession : IAsyncDisposable
 
     public Exception? Failure { get; private set; }
 
+    /// <summary>Every shard the broker revoked, in order.</summary>
+    public ConcurrentQueue<int> Revoked { get; } = new();
+
     public static async Task<SubscribeSession> JoinAsync(GrpcChannel channel, Subscription subscription)
     {
         var call = new Consumer.ConsumerClient(channel).Subscribe();
@@ -71,6 +74,14 @@ internal sealed class SubscribeSession : IAsyncDisposable
         var request = new CommitRequest { Group = Group, MemberId = MemberId };
         request.Commits.Add(commits);
         await WriteAsync(new SubscribeRequest { Commit = request }, CancellationToken.None);
+    }
+
+    /// <summary>Lets go of revoked shards without committing what was received of them.</summary>
+    public Task ReleaseAsync(IEnumerable<int> shards)
+    {
+        var release = new Release();
+        release.Shards.Add(shards);
+        return WriteAsync(new SubscribeRequest { Release = release }, CancellationToken.None);
     }
 
     /// <summary>Leaves cleanly: completes the requests, then waits for the broker to end the call.</summary>
@@ -153,6 +164,12 @@ internal sealed class SubscribeSession : IAsyncDisposable
                             {
                                 _shards[lease.Shard] = lease.Epoch;
                             }
+                        }
+                        break;
+                    case SubscribeResponse.ResponseOneofCase.Revoked:
+                        foreach (var shard in response.Revoked.Shards)
+                        {
+                            Revoked.Enqueue(shard);
                         }
                         break;
                     case SubscribeResponse.ResponseOneofCase.Events:
