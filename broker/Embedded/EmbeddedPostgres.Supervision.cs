@@ -30,13 +30,18 @@ public sealed partial class EmbeddedPostgres
     /// <summary>
     /// Starts the server again on its port, after it died. Crash recovery replays its WAL, so
     /// nothing committed is lost. Retries while the dead server's last processes let go of its
-    /// shared memory and port, up to the options' timeout.
+    /// shared memory and port, up to the options' timeout, and stops as soon as the server runs
+    /// (an operator's <c>pg_ctl restart</c> may have started it meanwhile).
     /// </summary>
     public async Task RestartAsync(CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)
         {
+            if (attempt > 1 && IsRunning())
+            {
+                return;
+            }
             try
             {
                 await _startAgain(cancellationToken);
