@@ -168,15 +168,20 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     /// </summary>
     private async Task SuperviseAsync(EmbeddedPostgres embedded, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
+        var seenDown = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(SupervisionInterval, _timeProvider, cancellationToken);
-                if (embedded.IsRunning())
+                // Down at two looks a second apart: not in the middle of an operator's pg_ctl restart.
+                var down = !embedded.IsRunning();
+                (seenDown, down) = (down, down && seenDown);
+                if (!down)
                 {
                     continue;
                 }
+                seenDown = false;
                 StorageLog.EmbeddedServerDied(_logger);
                 Restarting?.Invoke(true);
                 await embedded.RestartAsync(cancellationToken);

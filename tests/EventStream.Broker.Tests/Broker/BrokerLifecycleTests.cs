@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Grpc.Core;
+using EventStream.Broker.Embedded;
 using EventStream.Broker.Health;
 using EventStream.Broker.Tests.Consuming;
 using EventStream.Broker.Tests.Producing;
@@ -136,6 +137,39 @@ public sealed class BrokerLifecycleTests
     }
 
     [Fact]
+    public async Task Postgres_restarted_by_an_operator_while_a_member_consumes_is_back_at_once_and_consumption_resumes()
+    {
+        using var directory = new TestDirectory();
+        await using var broker = BrokerProcess.Start(DataDirectory(directory));
+        await broker.WaitUntilServingAsync();
+        var topic = await ProduceClient.CreateTopicAsync(broker.Channel);
+        await using var member = await SubscribeSession.JoinAsync(broker.Channel, ConsumeClient.Subscription("g-" + Guid.NewGuid().ToString("N"), [topic]));
+        await WaitUntilAsync(() => member.Shards.Count == 32);
+        // Two transactions received, not committed: the slot's flush position stays behind what was streamed.
+        await ProduceRetryingAsync(broker, topic, 0, 50);
+        await ProduceRetryingAsync(broker, topic, 50, 50);
+        await WaitUntilAsync(() => member.Received.Count >= 100);
+
+        var restarting = Stopwatch.StartNew();
+        var binaries = await PostgresBinaries.LocateAsync(null, null, CancellationToken.None);
+        string[] restart = [binaries.Tool("pg_ctl"), "restart", "-D", Path.Combine(directory.Path, "pgdata"), "-m", "fast", "-w", "-t", "30", "-s"];
+        using (var pgCtl = UnixUser.IsRoot
+            ? Process.Start("runuser", ["-u", "postgres", "--", .. restart])
+            : Process.Start(restart[0], restart[1..]))
+        {
+            await pgCtl.WaitForExitAsync();
+            Assert.Equal(0, pgCtl.ExitCode);
+        }
+        // Its walsender would wait for the stream to confirm what it was sent; the broker lets it go.
+        Assert.True(restarting.Elapsed < TimeSpan.FromSeconds(2), $"The restart took {restarting.Elapsed}.\n{broker.Output}");
+
+        await ProduceRetryingAsync(broker, topic, 100, 100);
+        await WaitUntilAsync(() => Enumerable.Range(0, 200).Select(i => "e" + i).ToHashSet()
+            .IsSubsetOf(member.Received.Select(r => r.Event.Data.ToStringUtf8())));
+        Assert.Null(member.Failure);
+    }
+
+    [Fact]
     public async Task Health_is_not_serving_until_the_database_is_reachable()
     {
         // A configured server that is not there (yet): the broker keeps trying and says so.
@@ -164,6 +198,24 @@ public sealed class BrokerLifecycleTests
         await using var broker = BrokerProcess.Start(environment);
         await broker.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotEqual(0, broker.ExitCode);
+    }
+
+    private static async Task ProduceRetryingAsync(BrokerProcess broker, string topic, int from, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await new Producer.ProducerClient(broker.Channel).ProduceAsync(
+                    ProduceClient.Batch(topic, Enumerable.Range(from, count).Select(i => ProduceClient.Event("k" + i, "e" + i))));
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
