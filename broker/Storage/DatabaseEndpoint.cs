@@ -21,6 +21,8 @@ namespace EventStream.Broker.Storage;
 /// </remarks>
 public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
 {
+    private static readonly TimeSpan SupervisionInterval = TimeSpan.FromSeconds(1);
+
     private readonly string? _configuredConnectionString;
     private readonly EmbeddedPostgresOptions _embeddedOptions;
     private readonly DatabaseOptions _options;
@@ -30,8 +32,6 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly TaskCompletionSource<NpgsqlDataSource> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
-    private static readonly TimeSpan SupervisionInterval = TimeSpan.FromSeconds(1);
-
     private Task _startup = Task.CompletedTask;
     private Task _supervision = Task.CompletedTask;
     private NpgsqlDataSource? _dataSource;
