@@ -346,11 +346,16 @@ def produce_poll_commit(ctx):
 
 @check("large_events")
 def large_events(ctx):
-    """Six events of 900 KiB on one key, more than one 4 MiB message holds: produced in requests
-    under the broker's receive limit, polled back in answers under its send limit, committed."""
-    suffix = f"{os.getpid()}-{int(time.time() * 1000)}"
+    """Backlogs on one key larger than one 4 MiB message holds (600 events of 10 KiB, 6 of 900 KiB):
+    produced in requests under the broker's receive limit, polled back in answers under its send
+    limit, committed."""
+    return {f"{count}x{size // 1024}KiB": large_backlog(ctx, count, size, per_request)
+            for count, size, per_request in [(600, 10 * 1024, 100), (6, 900 * 1024, 3)]}
+
+
+def large_backlog(ctx, count, size, per_request):
+    suffix = f"{os.getpid()}-{int(time.time() * 1000)}-{count}"
     topic, group = f"interop-py-large-{suffix}", f"interop-py-large-{suffix}"
-    count, size, per_request = 6, 900 * 1024, 3
     ctx.call("/eventstream.v1.Admin/CreateTopic", ctx.message("eventstream.v1.CreateTopicRequest")(name=topic))
     EventData = ctx.message("eventstream.v1.EventData")
 
