@@ -45,6 +45,12 @@ internal sealed class ConnectedMember(string id, TimeSpan sessionTimeout, bool s
     public long LastBalanced { get; set; }
 
     /// <summary>
+    /// One balancing round of the member at a time: a round applies leases obtained before it, so
+    /// an overlapping one (the balancer's, a release's) could hand back a shard just released.
+    /// </summary>
+    public SemaphoreSlim Balancing { get; } = new(1, 1);
+
+    /// <summary>
     /// The shard a delivery starts from when the last one was cut short by its limits, so the
     /// member's shards take turns instead of the first ones crowding out the others.
     /// </summary>

@@ -18,75 +18,83 @@ internal sealed partial class GroupCoordinator
     /// </summary>
     public async Task BalanceAsync(ConnectedMember member, CancellationToken cancellationToken)
     {
-        var grants = await _store.ObtainLeasesAsync(Group, member.Id, member.SessionTimeout, cancellationToken);
-        var release = new List<int>();
-        lock (_gate)
+        await member.Balancing.WaitAsync(cancellationToken);
+        try
         {
-            if (member.Left)
-            {
-                return;
-            }
-            var now = _timeProvider.GetTimestamp();
-            member.LastBalanced = now;
-            var owned = OwnedBy(member);
-            var granted = new HashSet<int>();
-            var revoked = new List<int>();
-            foreach (var grant in grants)
-            {
-                var queue = _shards[grant.Shard];
-                queue.Assign(member.Id, grant.Epoch);
-                granted.Add(grant.Shard);
-                if (grant.HandingOver && !queue.Revoking)
-                {
-                    queue.Revoking = true;
-                    queue.RevokingSince = now;
-                    revoked.Add(grant.Shard);
-                }
-                if (queue.Revoking && (queue.Delivered == 0 || _timeProvider.GetElapsedTime(queue.RevokingSince) > member.SessionTimeout))
-                {
-                    release.Add(grant.Shard);
-                }
-            }
-            foreach (var (shard, _) in owned)
-            {
-                if (!granted.Contains(shard))
-                {
-                    _shards[shard].Assign(null, _shards[shard].Epoch);
-                }
-            }
-            if (member.Streaming)
-            {
-                // Shards the member was told of and no longer holds (lapsed, or taken by another
-                // member meanwhile) are revoked, as are those it is asked to hand over.
-                revoked.AddRange(member.Announced.Keys.Where(shard => !granted.Contains(shard) && !revoked.Contains(shard)));
-                if (revoked.Count > 0)
-                {
-                    var revocation = new Revocation();
-                    revocation.Shards.Add(revoked.Order());
-                    member.Control.Writer.TryWrite(new SubscribeResponse { Revoked = revocation });
-                }
-                if (!OwnedBy(member).SequenceEqual(member.Announced.OrderBy(s => s.Key)))
-                {
-                    SendAssignment(member);
-                }
-            }
-            member.Wake();
-        }
-
-        foreach (var shard in release)
-        {
-            await _store.ReleaseLeaseAsync(Group, shard, member.Id, cancellationToken);
+            var grants = await _store.ObtainLeasesAsync(Group, member.Id, member.SessionTimeout, cancellationToken);
+            var release = new List<int>();
             lock (_gate)
             {
-                if (_shards[shard].Owner == member.Id)
+                if (member.Left)
                 {
-                    _shards[shard].Assign(null, _shards[shard].Epoch);
+                    return;
+                }
+                var now = _timeProvider.GetTimestamp();
+                member.LastBalanced = now;
+                var owned = OwnedBy(member);
+                var granted = new HashSet<int>();
+                var revoked = new List<int>();
+                foreach (var grant in grants)
+                {
+                    var queue = _shards[grant.Shard];
+                    queue.Assign(member.Id, grant.Epoch);
+                    granted.Add(grant.Shard);
+                    if (grant.HandingOver && !queue.Revoking)
+                    {
+                        queue.Revoking = true;
+                        queue.RevokingSince = now;
+                        revoked.Add(grant.Shard);
+                    }
+                    if (queue.Revoking && (queue.Delivered == 0 || _timeProvider.GetElapsedTime(queue.RevokingSince) > member.SessionTimeout))
+                    {
+                        release.Add(grant.Shard);
+                    }
+                }
+                foreach (var (shard, _) in owned)
+                {
+                    if (!granted.Contains(shard))
+                    {
+                        _shards[shard].Assign(null, _shards[shard].Epoch);
+                    }
                 }
                 if (member.Streaming)
                 {
-                    SendAssignment(member);
+                    // Shards the member was told of and no longer holds (lapsed, or taken by another
+                    // member meanwhile) are revoked, as are those it is asked to hand over.
+                    revoked.AddRange(member.Announced.Keys.Where(shard => !granted.Contains(shard) && !revoked.Contains(shard)));
+                    if (revoked.Count > 0)
+                    {
+                        var revocation = new Revocation();
+                        revocation.Shards.Add(revoked.Order());
+                        member.Control.Writer.TryWrite(new SubscribeResponse { Revoked = revocation });
+                    }
+                    if (!OwnedBy(member).SequenceEqual(member.Announced.OrderBy(s => s.Key)))
+                    {
+                        SendAssignment(member);
+                    }
+                }
+                member.Wake();
+            }
+
+            foreach (var shard in release)
+            {
+                await _store.ReleaseLeaseAsync(Group, shard, member.Id, cancellationToken);
+                lock (_gate)
+                {
+                    if (_shards[shard].Owner == member.Id)
+                    {
+                        _shards[shard].Assign(null, _shards[shard].Epoch);
+                    }
+                    if (member.Streaming)
+                    {
+                        SendAssignment(member);
+                    }
                 }
             }
+        }
+        finally
+        {
+            member.Balancing.Release();
         }
     }
 
