@@ -173,28 +173,23 @@ internal sealed class SubscribeConnection : IDisposable
         return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task HeartbeatAsync()
-    {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await WriteAsync(new SubscribeRequest { Heartbeat = new Heartbeat() }).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    public Task HeartbeatAsync() => WriteAloneAsync(new SubscribeRequest { Heartbeat = new Heartbeat() });
 
     /// <summary>Lets go of revoked shards once their processed events are committed (see <see cref="Release"/>).</summary>
-    public async Task ReleaseAsync(IEnumerable<int> shards)
+    public Task ReleaseAsync(IEnumerable<int> shards)
     {
         var release = new Release();
         release.Shards.Add(shards);
+        return WriteAloneAsync(new SubscribeRequest { Release = release });
+    }
+
+    /// <summary>Writes a request that needs no answer, one write at a time.</summary>
+    private async Task WriteAloneAsync(SubscribeRequest request)
+    {
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await WriteAsync(new SubscribeRequest { Release = release }).ConfigureAwait(false);
+            await WriteAsync(request).ConfigureAwait(false);
         }
         finally
         {

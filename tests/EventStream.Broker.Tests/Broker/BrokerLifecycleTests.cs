@@ -115,7 +115,7 @@ public sealed class BrokerLifecycleTests
                 }
             }
         });
-        await WaitUntilAsync(() => acknowledged.Count >= 200);
+        await Wait.UntilAsync(() => acknowledged.Count >= 200, "the producer is acknowledged", TimeSpan.FromSeconds(60));
 
         // The postmaster, as the OOM killer or an operator would end it.
         var pid = int.Parse(File.ReadLines(Path.Combine(directory.Path, "pgdata", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
@@ -125,7 +125,7 @@ public sealed class BrokerLifecycleTests
         Assert.True(await watch.ResponseStream.MoveNext());
         Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
         var before = acknowledged.Count;
-        await WaitUntilAsync(() => acknowledged.Count >= before + 200);
+        await Wait.UntilAsync(() => acknowledged.Count >= before + 200, "the producer is acknowledged again", TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await producing;
 
@@ -144,11 +144,11 @@ public sealed class BrokerLifecycleTests
         await broker.WaitUntilServingAsync();
         var topic = await ProduceClient.CreateTopicAsync(broker.Channel);
         await using var member = await SubscribeSession.JoinAsync(broker.Channel, ConsumeClient.Subscription("g-" + Guid.NewGuid().ToString("N"), [topic]));
-        await WaitUntilAsync(() => member.Shards.Count == 32);
+        await Wait.UntilAsync(() => member.Shards.Count == 32, "the member holds every shard", TimeSpan.FromSeconds(60));
         // Two transactions received, not committed: the slot's flush position stays behind what was streamed.
         await ProduceRetryingAsync(broker, topic, 0, 50);
         await ProduceRetryingAsync(broker, topic, 50, 50);
-        await WaitUntilAsync(() => member.Received.Count >= 100);
+        await Wait.UntilAsync(() => member.Received.Count >= 100, "the member received both transactions", TimeSpan.FromSeconds(60));
 
         var restarting = Stopwatch.StartNew();
         var binaries = await PostgresBinaries.LocateAsync(null, null, CancellationToken.None);
@@ -164,8 +164,8 @@ public sealed class BrokerLifecycleTests
         Assert.True(restarting.Elapsed < TimeSpan.FromSeconds(2), $"The restart took {restarting.Elapsed}.\n{broker.Output}");
 
         await ProduceRetryingAsync(broker, topic, 100, 100);
-        await WaitUntilAsync(() => Enumerable.Range(0, 200).Select(i => "e" + i).ToHashSet()
-            .IsSubsetOf(member.Received.Select(r => r.Event.Data.ToStringUtf8())));
+        await Wait.UntilAsync(() => Enumerable.Range(0, 200).Select(i => "e" + i).ToHashSet()
+            .IsSubsetOf(member.Received.Select(r => r.Event.Data.ToStringUtf8())), "every event arrives", TimeSpan.FromSeconds(60));
         Assert.Null(member.Failure);
     }
 
@@ -215,16 +215,6 @@ public sealed class BrokerLifecycleTests
             {
                 await Task.Delay(100);
             }
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Timed out.");
-            await Task.Delay(50);
         }
     }
 

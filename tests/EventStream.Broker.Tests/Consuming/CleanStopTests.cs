@@ -29,7 +29,7 @@ public sealed class CleanStopTests(PostgresFixture fixture)
         {
             members.Add(await SubscribeSession.JoinAsync(a.Channel, Subscription(group, [topic], session: Session)));
         }
-        await WaitUntilAsync(() => members.Sum(m => m.Shards.Count) == 32 && members.All(m => m.Shards.Count >= 10), "the members share the shards");
+        await Wait.UntilAsync(() => members.Sum(m => m.Shards.Count) == 32 && members.All(m => m.Shards.Count >= 10), "the members share the shards");
 
         // Two producers keep sending to the first broker, then to the second once it is gone; a
         // third streams its batches, as the SDK does.
@@ -37,7 +37,7 @@ public sealed class CleanStopTests(PostgresFixture fixture)
         using var stopProducing = new CancellationTokenSource();
         var producers = Enumerable.Range(0, 2).Select(p => Task.Run(() => ProduceUntilAsync(p, [a, b], topic, acknowledged, stopProducing.Token))).ToList();
         var streaming = Task.Run(() => StreamUntilEndedAsync(a, topic, acknowledged));
-        await WaitUntilAsync(() => members.Sum(m => m.Received.Count) >= 200, "the members receive events");
+        await Wait.UntilAsync(() => members.Sum(m => m.Received.Count) >= 200, "the members receive events");
         // A health watch, as load balancers keep open, does not hold the stop either.
         using var watch = new Grpc.Health.V1.Health.HealthClient(a.Channel).Watch(new HealthCheckRequest());
         Assert.True(await watch.ResponseStream.MoveNext());
@@ -54,7 +54,7 @@ public sealed class CleanStopTests(PostgresFixture fixture)
         Assert.Equal(StatusCode.Unavailable, (await Assert.ThrowsAsync<RpcException>(() => watch.ResponseStream.MoveNext())).StatusCode);
         foreach (var member in members)
         {
-            await WaitUntilAsync(() => member.Failure is not null, "the session ended");
+            await Wait.UntilAsync(() => member.Failure is not null, "the session ended");
             Assert.Equal(StatusCode.Unavailable, Assert.IsType<RpcException>(member.Failure).StatusCode);
         }
 
@@ -67,11 +67,11 @@ public sealed class CleanStopTests(PostgresFixture fixture)
         }
         Assert.True(joining.Elapsed <= TimeSpan.FromSeconds(2), $"Joining on the second broker took {joining.Elapsed.TotalSeconds:F1} s.");
 
-        await WaitUntilAsync(() => acknowledged.Count >= 200 + Received(members).Count, "the producers go on through the second broker");
+        await Wait.UntilAsync(() => acknowledged.Count >= 200 + Received(members).Count, "the producers go on through the second broker");
         await stopProducing.CancelAsync();
         await Task.WhenAll(producers);
         // Nothing was committed: the successors get every acknowledged event again, in key order per shard.
-        await WaitUntilAsync(() => acknowledged.All(Received(successors).Contains), "every acknowledged event is delivered", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => acknowledged.All(Received(successors).Contains), "every acknowledged event is delivered", TimeSpan.FromSeconds(60));
         foreach (var member in members.Concat(successors))
         {
             await member.DisposeAsync();
@@ -148,14 +148,4 @@ public sealed class CleanStopTests(PostgresFixture fixture)
 
     private static HashSet<string> Received(IEnumerable<SubscribeSession> members) =>
         members.SelectMany(m => m.Received).Select(r => r.Event.Data.ToStringUtf8()).ToHashSet();
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(50);
-        }
-    }
 }

@@ -20,10 +20,10 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
         await using var a = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
-        await WaitUntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
+        await Wait.UntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
 
         await using var b = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
-        await WaitUntilAsync(() => a.Shards.Count == 16 && b.Shards.Count == 16, "each member holds half", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => a.Shards.Count == 16 && b.Shards.Count == 16, "each member holds half", TimeSpan.FromSeconds(60));
         Assert.Empty(a.Shards.Keys.Intersect(b.Shards.Keys));
     }
 
@@ -33,17 +33,17 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
         await using var a = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
-        await WaitUntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
+        await Wait.UntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
         await ProduceAsync(topic, 0, 40);
-        await WaitUntilAsync(() => a.Received.Count == 40, "the first member received everything");
+        await Wait.UntilAsync(() => a.Received.Count == 40, "the first member received everything");
         await a.CommitReceivedAsync();
         await ProduceAsync(topic, 40, 40);
-        await WaitUntilAsync(() => a.Received.Count == 80, "the first member received the second half");
+        await Wait.UntilAsync(() => a.Received.Count == 80, "the first member received the second half");
 
         await using var b = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: Session));
         await a.AbandonAsync();
-        await WaitUntilAsync(() => b.Shards.Count == 32, "the survivor takes every shard after expiry", TimeSpan.FromSeconds(60));
-        await WaitUntilAsync(() => b.Received.Count >= 40, "the uncommitted events are delivered again");
+        await Wait.UntilAsync(() => b.Shards.Count == 32, "the survivor takes every shard after expiry", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => b.Received.Count >= 40, "the uncommitted events are delivered again");
 
         var redelivered = b.Received.Select(r => r.Event.Data.ToStringUtf8()).ToHashSet();
         Assert.Equal(Enumerable.Range(40, 40).Select(i => "e" + i).ToHashSet(), redelivered);
@@ -57,24 +57,24 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
         var topic = await CreateTopicAsync(Channel);
         var group = "g-" + Guid.NewGuid().ToString("N");
         await using var a = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: session));
-        await WaitUntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
+        await Wait.UntilAsync(() => a.Shards.Count == 32, "the first member holds every shard");
         // Keys on every shard, whichever is revoked.
         await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 640).Select(i => Event("key-" + i, "e" + i))));
-        await WaitUntilAsync(() => a.Received.Count == 640, "the first member received everything");
+        await Wait.UntilAsync(() => a.Received.Count == 640, "the first member received everything");
 
         await using var b = await SubscribeSession.JoinAsync(Channel, Subscription(group, [topic], session: session));
         // A newcomer claims one shard a round (every 10 s here); the owner's next round revokes it.
-        await WaitUntilAsync(() => !a.Revoked.IsEmpty, "a shard of the first member is revoked", TimeSpan.FromSeconds(40));
+        await Wait.UntilAsync(() => !a.Revoked.IsEmpty, "a shard of the first member is revoked", TimeSpan.FromSeconds(40));
         var revoked = a.Revoked.ToHashSet();
         var releasing = System.Diagnostics.Stopwatch.StartNew();
         await a.ReleaseAsync(revoked);
 
         // The second member takes it at its next round, not a session timeout (30 s) after the revocation.
-        await WaitUntilAsync(() => revoked.IsSubsetOf(b.Shards.Keys), "the second member holds the released shard", TimeSpan.FromSeconds(40));
+        await Wait.UntilAsync(() => revoked.IsSubsetOf(b.Shards.Keys), "the second member holds the released shard", TimeSpan.FromSeconds(40));
         Assert.True(releasing.Elapsed < TimeSpan.FromSeconds(15), $"The released shard moved after {releasing.Elapsed}.");
         var handedOver = a.Received.Where(r => revoked.Contains(r.Event.Shard)).Select(r => r.Event.Data.ToStringUtf8()).ToHashSet();
         Assert.NotEmpty(handedOver);
-        await WaitUntilAsync(() => handedOver.IsSubsetOf(b.Received.Select(r => r.Event.Data.ToStringUtf8())), "the second member gets what the first did not commit");
+        await Wait.UntilAsync(() => handedOver.IsSubsetOf(b.Received.Select(r => r.Event.Data.ToStringUtf8())), "the second member gets what the first did not commit");
         Assert.Null(a.Failure);
         Assert.Null(b.Failure);
     }
@@ -167,14 +167,4 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
 
     private async Task ProduceAsync(string topic, int from, int count) =>
         await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i)))).ResponseAsync;
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(50);
-        }
-    }
 }

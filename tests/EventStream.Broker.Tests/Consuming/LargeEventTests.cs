@@ -29,7 +29,7 @@ public sealed class LargeEventTests(BrokerFixture broker)
 
         await using (var first = await SubscribeSession.JoinAsync(Channel, subscription))
         {
-            await WaitUntilAsync(() => first.Received.Count >= count || first.Failure is not null, $"{count} events arrived", TimeSpan.FromSeconds(60));
+            await Wait.UntilAsync(() => first.Received.Count >= count || first.Failure is not null, $"{count} events arrived", TimeSpan.FromSeconds(60));
             Assert.Null(first.Failure);
             AssertLargeEvents(first.Received.Select(r => r.Event).ToList(), count, size);
             await first.AbandonAsync();
@@ -37,7 +37,7 @@ public sealed class LargeEventTests(BrokerFixture broker)
 
         // Nothing was committed: a new session of the member gets everything again, at once.
         await using var second = await SubscribeSession.JoinAsync(Channel, subscription);
-        await WaitUntilAsync(() => second.Received.Count >= count || second.Failure is not null, $"{count} events arrived again", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => second.Received.Count >= count || second.Failure is not null, $"{count} events arrived again", TimeSpan.FromSeconds(60));
         Assert.Null(second.Failure);
         AssertLargeEvents(second.Received.Select(r => r.Event).ToList(), count, size);
     }
@@ -158,14 +158,4 @@ public sealed class LargeEventTests(BrokerFixture broker)
 
     private static PollRequest PollRequest(Subscription subscription, TimeSpan wait) =>
         new() { Subscription = subscription, MaxEvents = 1000, MaxWait = Duration.FromTimeSpan(wait) };
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(50);
-        }
-    }
 }

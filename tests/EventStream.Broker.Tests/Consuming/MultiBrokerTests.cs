@@ -24,7 +24,7 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         var topic = await CreateTopicAsync(a.Channel);
         var group = NewGroup();
         await using var first = await SubscribeSession.JoinAsync(a.Channel, Subscription(group, [topic], session: Session));
-        await WaitUntilAsync(() => first.Shards.Count == 32, "the first member holds every shard");
+        await Wait.UntilAsync(() => first.Shards.Count == 32, "the first member holds every shard");
         Assert.Equal(a.Address, await cluster.CoordinatorOfAsync(group));
         // Either broker says which one runs the group.
         var described = await new Admin.AdminClient(b.Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = group }).ResponseAsync;
@@ -49,11 +49,11 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         // Following the trailer: the second member joins where the group runs and gets its share.
         using var coordinator = GrpcChannel.ForAddress(subscribe.Trailers.GetValue(CoordinatorRedirect.MetadataKey)!);
         await using var second = await SubscribeSession.JoinAsync(coordinator, Subscription(group, [topic], session: Session));
-        await WaitUntilAsync(() => first.Shards.Count == 16 && second.Shards.Count == 16, "each member holds half", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => first.Shards.Count == 16 && second.Shards.Count == 16, "each member holds half", TimeSpan.FromSeconds(60));
 
         // Any broker takes produce requests; the group's broker delivers them.
         await new Producer.ProducerClient(b.Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 64).Select(i => Event("k" + i, "e" + i)))).ResponseAsync;
-        await WaitUntilAsync(() => first.Received.Count + second.Received.Count == 64, "every event was delivered");
+        await Wait.UntilAsync(() => first.Received.Count + second.Received.Count == 64, "every event was delivered");
         Assert.NotEmpty(first.Received);
         Assert.NotEmpty(second.Received);
         Assert.Null(first.Failure);
@@ -132,7 +132,7 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
         var topic = await CreateTopicAsync(b.Channel);
         var group = NewGroup();
         await using var first = await SubscribeSession.JoinAsync(a.Channel, Subscription(group, [topic], session: Session));
-        await WaitUntilAsync(() => first.Shards.Count == 32, "the first member holds every shard");
+        await Wait.UntilAsync(() => first.Shards.Count == 32, "the first member holds every shard");
 
         // Frozen with its connections open, as in a long pause: its lease runs out.
         a.Pause();
@@ -155,17 +155,17 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
             {
                 Assert.Equal(b.Address, await cluster.CoordinatorOfAsync(group));
                 // The paused member's leases expire; the slot the paused broker streamed is taken over.
-                await WaitUntilAsync(() => second.Shards.Count == 32, "the second member holds every shard", TimeSpan.FromSeconds(30));
+                await Wait.UntilAsync(() => second.Shards.Count == 32, "the second member holds every shard", TimeSpan.FromSeconds(30));
                 await ProduceAsync(b, topic, 0, 20);
-                await WaitUntilAsync(() => second.Received.Count == 20, "the second member received the events");
+                await Wait.UntilAsync(() => second.Received.Count == 20, "the second member received the events");
 
                 a.Resume();
-                await WaitUntilAsync(() => a.Output.Contains("lost the coordinator lease", StringComparison.Ordinal), "the woken broker noticed");
-                await WaitUntilAsync(() => first.Failure is not null, "the woken broker ended its member's session");
+                await Wait.UntilAsync(() => a.Output.Contains("lost the coordinator lease", StringComparison.Ordinal), "the woken broker noticed");
+                await Wait.UntilAsync(() => first.Failure is not null, "the woken broker ended its member's session");
                 Assert.Equal(StatusCode.Unavailable, Assert.IsType<RpcException>(first.Failure).StatusCode);
 
                 await ProduceAsync(b, topic, 20, 20);
-                await WaitUntilAsync(() => second.Received.Count == 40, "the second member keeps receiving");
+                await Wait.UntilAsync(() => second.Received.Count == 40, "the second member keeps receiving");
                 Assert.Equal(b.Address, await cluster.CoordinatorOfAsync(group));
                 Assert.Empty(first.Received);
             }
@@ -187,14 +187,4 @@ public sealed class MultiBrokerTests(PostgresFixture fixture)
 
     private static async Task ProduceAsync(BrokerProcess broker, string topic, int from, int count) =>
         await new Producer.ProducerClient(broker.Channel).ProduceAsync(Batch(topic, Enumerable.Range(from, count).Select(i => Event("k" + (i % 7), "e" + i)))).ResponseAsync;
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(50);
-        }
-    }
 }

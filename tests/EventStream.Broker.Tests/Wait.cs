@@ -1,0 +1,16 @@
+namespace EventStream.Broker.Tests;
+
+/// <summary>Waits on an observable condition, polling it, instead of sleeping a fixed time.</summary>
+internal static class Wait
+{
+    /// <summary>Returns once <paramref name="condition"/> holds; fails the test naming <paramref name="what"/> after <paramref name="timeout"/> (30 s).</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(50);
+        }
+    }
+}
