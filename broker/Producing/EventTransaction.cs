@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Npgsql;
 using System.Buffers;
+using EventStream.Broker.Reading;
 
 namespace EventStream.Broker.Producing;
 
@@ -18,8 +19,10 @@ namespace EventStream.Broker.Producing;
 /// faults and collections than writing the rows.
 /// </param>
 /// <param name="previous">The writer's transaction before this one, which this one follows.</param>
+/// <param name="feed">Told what was stored once committed, before the writer's next transaction commits.</param>
 internal sealed class EventTransaction(
-    NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer, TransactionOrder previous)
+    NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer, TransactionOrder previous,
+    CommitFeed? feed = null)
 {
     private const string CopyCommand = "COPY eventstream.events (" + BinaryCopyWriter.Columns + ") FROM STDIN (FORMAT BINARY)";
 
@@ -39,11 +42,44 @@ internal sealed class EventTransaction(
     {
         try
         {
-            return await CommitInOrderAsync(batches, ingestTime, cancellationToken);
+            var results = await CommitInOrderAsync(batches, ingestTime, cancellationToken);
+            if (feed is not null)
+            {
+                Publish(feed, batches, results);
+            }
+            return results;
         }
         finally
         {
             Order.OnDone();
+        }
+    }
+
+    /// <summary>The stored (not duplicate) batches' id ranges, one per run of contiguous ids of a topic.</summary>
+    private static void Publish(CommitFeed feed, IReadOnlyList<PendingBatch> batches, BatchResult[] results)
+    {
+        CommitNotice? run = null;
+        for (var i = 0; i < batches.Count; i++)
+        {
+            if (results[i].Outcome is not { Duplicate: false } stored || batches[i].Events.Count == 0)
+            {
+                continue;
+            }
+            var last = stored.FirstEventId + batches[i].Events.Count - 1;
+            if (run is { } r && r.TopicId == batches[i].Topic.Id && r.IngestTime == stored.IngestTime && r.LastEventId + 1 == stored.FirstEventId)
+            {
+                run = r with { LastEventId = last };
+                continue;
+            }
+            if (run is { } done)
+            {
+                feed.Publish(done);
+            }
+            run = new CommitNotice(stored.IngestTime, batches[i].Topic.Id, stored.FirstEventId, last);
+        }
+        if (run is { } final)
+        {
+            feed.Publish(final);
         }
     }
 

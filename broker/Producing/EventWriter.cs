@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using EventStream.Broker.Reading;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Transport;
 using Grpc.Core;
@@ -33,9 +34,12 @@ internal sealed partial class EventWriter : BackgroundService
     private readonly ILogger<EventWriter> _logger;
     private readonly EventIdAllocator _ids = new();
     private readonly Channel<PendingBatch>[] _queues;
+    private readonly CommitFeed? _feed;
 
-    public EventWriter(DatabaseEndpoint database, IOptions<ProduceOptions> options, TimeProvider timeProvider, ILogger<EventWriter> logger)
+    /// <param name="feed">Where committed ranges go for group-less readers that follow topics; none in hosts without them.</param>
+    public EventWriter(DatabaseEndpoint database, IOptions<ProduceOptions> options, TimeProvider timeProvider, ILogger<EventWriter> logger, CommitFeed? feed = null)
     {
+        _feed = feed;
         _database = database;
         _options = options.Value;
         _options.Validate();
@@ -125,7 +129,7 @@ internal sealed partial class EventWriter : BackgroundService
                 }
             }
             var copyBuffer = buffers.Count > 0 ? buffers.Pop() : new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
-            var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer, previous);
+            var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer, previous, _feed);
             inFlight.Enqueue((CommitAsync(transaction, stored, stoppingToken), copyBuffer));
             previous = stored.Order;
         }

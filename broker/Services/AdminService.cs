@@ -50,6 +50,21 @@ internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster
         return new DeleteTopicResponse();
     }
 
+    public override async Task<Topic> AlterTopic(AlterTopicRequest request, ServerCallContext context)
+    {
+        TopicNames.Validate(request.Name);
+        TimeSpan? retention = request.Retention is { } r
+            ? RequestRules.Duration("retention", r, TimeSpan.FromTicks(1), topics.Options.MaxRetention)
+            : null;
+        string? description = null;
+        if (request.HasDescription)
+        {
+            RequestRules.Text("description", request.Description, TopicNames.MaxDescriptionLength);
+            description = request.Description;
+        }
+        return ToMessage(await topics.AlterAsync(request.Name, retention, description, context.CancellationToken));
+    }
+
     public override Task<ListGroupsResponse> ListGroups(ListGroupsRequest request, ServerCallContext context) =>
         groups.ListAsync(context.CancellationToken);
 

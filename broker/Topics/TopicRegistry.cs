@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace EventStream.Broker.Topics;
 
-/// <summary>Creates, finds and deletes topics; caches lookups briefly for the produce path.</summary>
+/// <summary>Creates, finds, alters and deletes topics; caches lookups briefly for the produce path.</summary>
 internal sealed class TopicRegistry(DatabaseEndpoint database, IOptions<TopicOptions> options, TimeProvider timeProvider)
 {
     private const string Columns = "topic_id, name, retention, description, created_at";
@@ -74,6 +74,24 @@ internal sealed class TopicRegistry(DatabaseEndpoint database, IOptions<TopicOpt
             topics.Add(Read(reader));
         }
         return topics;
+    }
+
+    /// <summary>Sets a topic's retention and/or description (null: unchanged); NOT_FOUND when it does not exist.</summary>
+    public async Task<TopicInfo> AlterAsync(string name, TimeSpan? retention, string? description, CancellationToken cancellationToken)
+    {
+        TopicNames.Validate(name);
+        await using var command = database.DataSource.CreateCommand(
+            $"UPDATE eventstream.topics SET retention = coalesce($2, retention), description = coalesce($3, description) WHERE name = $1 RETURNING {Columns}");
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)retention ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)description ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        TopicInfo? topic;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            topic = await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        }
+        Remember(name, topic);
+        return topic ?? throw new RpcException(new Status(StatusCode.NotFound, $"Topic '{name}' does not exist."));
     }
 
     /// <summary>Deletes a topic; its events become unreachable at once and are purged by maintenance.</summary>
