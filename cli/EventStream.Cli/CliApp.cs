@@ -42,7 +42,9 @@ internal static class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            ErrorReport.Write(stderr, parse.Errors[0].Message + " (see --help)");
+            // An unknown word explains more than the missing command it leads to.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            ErrorReport.Write(stderr, error.Message + " (see --help)");
             return ExitCodes.Usage;
         }
 

@@ -8,21 +8,24 @@ namespace EventStream.Cli.Text;
 /// Turns input lines into events: with a key separator (kcat's <c>-K</c>) the text before its first
 /// occurrence is the key; with JSON payloads each payload must parse as JSON.
 /// </summary>
-internal sealed class InputLines(string? keySeparator, bool json)
+internal sealed class InputLines(string? separator, bool json)
 {
+    // `-K '\t'` as typed in a shell means a tab.
+    private readonly string? _keySeparator = separator?.Replace("\\t", "\t", StringComparison.Ordinal);
+
     public (string? Key, string Payload) Parse(string line, long lineNumber)
     {
         string? key = null;
         var payload = line;
-        if (keySeparator is { Length: > 0 })
+        if (_keySeparator is { Length: > 0 })
         {
-            var at = line.IndexOf(keySeparator, StringComparison.Ordinal);
+            var at = line.IndexOf(_keySeparator, StringComparison.Ordinal);
             if (at < 0)
             {
-                throw new CliException($"line {lineNumber}: no key separator '{keySeparator}' in the line");
+                throw new CliException($"line {lineNumber}: no key separator '{_keySeparator}' in the line");
             }
             key = line[..at];
-            payload = line[(at + keySeparator.Length)..];
+            payload = line[(at + _keySeparator.Length)..];
         }
         if (json)
         {
