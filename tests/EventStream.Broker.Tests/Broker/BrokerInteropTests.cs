@@ -24,7 +24,7 @@ public sealed class BrokerInteropTests(BrokerFixture broker)
     {
         var results = await RunChecksAsync("/usr/bin/python3", Path.Combine(RepositoryPaths.Interop, "python", "broker_checks.py"));
         AssertAllPassed(results, "health_check", "reflection_list", "reflection_v1alpha", "reflection_file_containing_symbol",
-            "health_watch_stream", "unknown_method", "oversized_message", "deadline_exceeded", "produce_poll_commit", "large_events");
+            "health_watch_stream", "unknown_method", "oversized_message", "deadline_exceeded", "produce_poll_commit", "read_without_group", "large_events");
     }
 
     [Theory]

@@ -21,6 +21,8 @@ public sealed class BadInputTests(CliBrokerFixture fixture)
         { "consume {topic} --format nonsense", 2, "--format" },
         { "consume {topic} --shard 99", 2, "shard" },
         { "consume {topic} --no-such-option", 2, "--no-such-option" },
+        { "topic alter no-such-topic-cli --retention 1d", 3, "does not exist" },
+        { "topic alter {topic}", 2, "--retention or --description" },
         { "group describe no-such-group-cli", 3, "no-such-group-cli" },
         { "group reset no-such-group-cli", 2, "--earliest" },
         { "frobnicate", 2, "frobnicate" },

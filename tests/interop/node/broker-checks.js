@@ -36,6 +36,7 @@ const REQUIRED_SERVICES = [
   'eventstream.v1.Admin',
   'eventstream.v1.Producer',
   'eventstream.v1.Consumer',
+  'eventstream.v1.Reader',
   'grpc.health.v1.Health',
   'grpc.reflection.v1.ServerReflection',
 ];
@@ -71,6 +72,7 @@ function loadContract() {
     'eventstream/v1/admin.proto',
     'eventstream/v1/producer.proto',
     'eventstream/v1/consumer.proto',
+    'eventstream/v1/reader.proto',
     'grpc/health/v1/health.proto',
   ], { ...loaderOptions, includeDirs: PROTO_DIRS });
   return grpc.loadPackageDefinition(def);

@@ -49,6 +49,7 @@ CONTRACT_FILES = [
     "eventstream/v1/admin.proto",
     "eventstream/v1/producer.proto",
     "eventstream/v1/consumer.proto",
+    "eventstream/v1/reader.proto",
     "grpc/health/v1/health.proto",
     "grpc/reflection/v1/reflection.proto",
     "grpc/reflection/v1alpha/reflection.proto",
@@ -57,6 +58,7 @@ REQUIRED_SERVICES = [
     "eventstream.v1.Admin",
     "eventstream.v1.Producer",
     "eventstream.v1.Consumer",
+    "eventstream.v1.Reader",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
 ]
@@ -342,6 +344,29 @@ def produce_poll_commit(ctx):
     ctx.call("/eventstream.v1.Consumer/Leave", ctx.message("eventstream.v1.LeaveRequest")(group=group, member_id=member))
     return detail
 
+
+
+@check("read_without_group")
+def read_without_group(ctx):
+    """What a grpcurl user does to look at a topic: Reader/Read from the earliest event, no group."""
+    topic = f"interop-py-read-{os.getpid()}-{int(time.time() * 1000)}"
+    ctx.call("/eventstream.v1.Admin/CreateTopic", ctx.message("eventstream.v1.CreateTopicRequest")(name=topic))
+    EventData = ctx.message("eventstream.v1.EventData")
+    ctx.call("/eventstream.v1.Producer/Produce", ctx.message("eventstream.v1.ProduceRequest")(
+        topic=topic, events=[EventData(key_text="k", text=f"read {i}") for i in range(5)]))
+    request = ctx.message("eventstream.v1.ReadRequest")(
+        topic=topic, start=ctx.message("eventstream.v1.StartPoint")(kind=1),  # KIND_EARLIEST
+        max_events=4, payload_format=1)  # PAYLOAD_FORMAT_TEXT
+    texts = [e.text for answer in ctx.callable("/eventstream.v1.Reader/Read")(request, timeout=CALL_TIMEOUT_S) for e in answer.events]
+    detail = {"texts": texts}
+    if texts != [f"read {i}" for i in range(4)]:
+        raise CheckFailed(detail)
+    err = expect_failure(lambda: list(ctx.callable("/eventstream.v1.Reader/Read")(
+        ctx.message("eventstream.v1.ReadRequest")(topic=topic, max_events=-1), timeout=CALL_TIMEOUT_S)))
+    detail["negative_max_events"] = code_of(err)
+    if err.code() != grpc.StatusCode.INVALID_ARGUMENT or "max_events" not in err.details():
+        raise CheckFailed(dict(detail, message=err.details()))
+    return detail
 
 
 @check("large_events")
