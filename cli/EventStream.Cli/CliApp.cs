@@ -65,7 +65,8 @@ internal static class CliApp
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
-            return ExitCodes.Ok;
+            // Ending a consume is what Ctrl-C is for; anything else was cut short (128 + SIGINT, as shells report it).
+            return parse.CommandResult.Command.Name == "consume" ? ExitCodes.Ok : ExitCodes.Interrupted;
         }
         catch (Exception e)
         {

@@ -16,4 +16,7 @@ internal static class ExitCodes
 
     /// <summary>The broker cannot be reached, is not serving, or did not answer in time.</summary>
     public const int Unavailable = 4;
+
+    /// <summary>Ctrl-C or SIGTERM cut a command other than consume short (128 + SIGINT).</summary>
+    public const int Interrupted = 130;
 }
