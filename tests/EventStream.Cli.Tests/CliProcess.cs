@@ -49,19 +49,29 @@ public sealed class CliProcess : IAsyncDisposable
         }
     }
 
-    public static CliProcess Start(IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, bool redirectInput = true)
+    public static CliProcess Start(IEnumerable<string> arguments, IDictionary<string, string?>? environment = null) =>
+        Start("dotnet", [Dll, .. arguments], environment);
+
+    /// <summary>Runs another program (a shell pipeline around the tool) to the end, with empty input.</summary>
+    public static async Task<CliResult> RunProgramAsync(string program, IEnumerable<string> arguments)
     {
-        var info = new ProcessStartInfo("dotnet")
+        await using var run = Start(program, arguments, null);
+        run._process.StandardInput.Close();
+        return await run.WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
+    private static CliProcess Start(string program, IEnumerable<string> arguments, IDictionary<string, string?>? environment)
+    {
+        var info = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = redirectInput,
+            RedirectStandardInput = true,
             UseShellExecute = false,
             WorkingDirectory = RepositoryPaths.Root,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        info.ArgumentList.Add(Dll);
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);

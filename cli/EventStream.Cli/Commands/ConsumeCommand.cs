@@ -66,12 +66,33 @@ internal static class ConsumeCommand
             {
                 // Ctrl-C: a clean end, not a failure.
             }
-            finally
+            catch (IOException) when (!StdoutOpen(output))
+            {
+                // The reader of the pipe went away (`| head -5`): done, as with any shell tool.
+                return;
+            }
+            try
             {
                 output.Flush();
             }
+            catch (IOException)
+            {
+            }
         });
         return command;
+    }
+
+    private static bool StdoutOpen(Output.BufferedOutput output)
+    {
+        try
+        {
+            output.Flush();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static async Task ConsumeAsGroupAsync(BrokerConnection broker, string group, string topic, StartPosition from, long? limit, bool follow,

@@ -103,5 +103,19 @@ public sealed class ConsumeTests(CliBrokerFixture fixture)
         Assert.All(read.StdoutLines, line => Assert.StartsWith($"{shard}:", line, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_pipe_closed_by_its_reader_ends_consume_quietly()
+    {
+        var topic = await fixture.NewTopicAsync();
+        Assert.Equal(0, (await fixture.RunAsync($"produce {topic}", string.Join('\n', Enumerable.Range(1, 50_000)) + "\n")).ExitCode);
+
+        // pipefail: the pipeline's status is the command line's, which head leaves writing into a closed pipe.
+        var script = $"set -o pipefail; dotnet {CliProcess.Dll} --broker {fixture.Broker.Address} consume {topic} | head -n 2";
+        var result = await CliProcess.RunProgramAsync("bash", ["-c", script]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(["1", "2"], result.StdoutLines);
+        Assert.Equal("", result.Stderr);
+    }
+
     private static string Text(int i) => i.ToString(CultureInfo.InvariantCulture);
 }
