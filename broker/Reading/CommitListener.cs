@@ -131,28 +131,34 @@ internal sealed class CommitListener : IDisposable
 
     private void Lose(Exception cause)
     {
-        int count;
-        lock (_lock)
-        {
-            _listening = null;
-            count = _followers.Count;
-        }
+        // One step: a follower arriving afterwards starts a new connection and is not ended with these.
+        var followers = TakeAll(clearListening: true);
         if (!_stopping.IsCancellationRequested)
         {
-            ReadLog.ListenerLost(_logger, count, cause.Message);
+            ReadLog.ListenerLost(_logger, followers.Length, cause.Message);
         }
-        EndAll(new RpcException(new Status(StatusCode.Unavailable,
+        End(followers, new RpcException(new Status(StatusCode.Unavailable,
             "The broker lost its notification channel to the database while following; read again after the last event received.")));
     }
 
-    private void EndAll(Exception reason)
+    private void EndAll(Exception reason) => End(TakeAll(clearListening: false), reason);
+
+    private FollowSubscription[] TakeAll(bool clearListening)
     {
-        FollowSubscription[] followers;
         lock (_lock)
         {
-            followers = [.. _followers];
+            if (clearListening)
+            {
+                _listening = null;
+            }
+            FollowSubscription[] followers = [.. _followers];
             _followers.Clear();
+            return followers;
         }
+    }
+
+    private static void End(FollowSubscription[] followers, Exception reason)
+    {
         foreach (var follower in followers)
         {
             follower.End(reason);
