@@ -10,7 +10,8 @@ namespace EventStream.Broker.Reading;
 /// sent in messages bounded by <see cref="DeliveryLimit"/>, until the count is reached, the table
 /// read ends without follow, or the call is cancelled.
 /// </summary>
-internal sealed class ReadCall(ReadPlan plan, NpgsqlDataSource database, CommitListener listener, DeliveryLimit limit, IServerStreamWriter<ReadResponse> responses)
+internal sealed class ReadCall(
+    ReadPlan plan, NpgsqlDataSource database, CommitListener listener, DeliveryLimit limit, TimeProvider time, IServerStreamWriter<ReadResponse> responses)
 {
     /// <summary>Notices fetched in one round trip while following.</summary>
     private const int NoticesPerFetch = 64;
@@ -30,7 +31,7 @@ internal sealed class ReadCall(ReadPlan plan, NpgsqlDataSource database, CommitL
         // Listen first: whatever commits from now on is noticed, and what committed before is in the table.
         using var follower = plan.Follow ? await listener.SubscribeAsync(plan.Topic.Id, cancellationToken) : null;
         var seen = follower is null ? null : new SeenRanges();
-        var recent = DateTime.UtcNow - SeamWindow;
+        var recent = time.GetUtcNow().UtcDateTime - SeamWindow;
         if (plan.ReadsTable)
         {
             await foreach (var page in TableRead.ReadAsync(database, plan, cancellationToken))

@@ -11,7 +11,8 @@ namespace EventStream.Broker.Services;
 
 /// <summary>eventstream.v1.Reader: reads a topic without a consumer group (see reader.proto).</summary>
 internal sealed class ReaderService(
-    DatabaseEndpoint database, TopicRegistry topics, ClusterSettings cluster, CommitListener listener, IOptions<GrpcLimits> limits) : Reader.ReaderBase
+    DatabaseEndpoint database, TopicRegistry topics, ClusterSettings cluster, CommitListener listener, IOptions<GrpcLimits> limits, TimeProvider time)
+    : Reader.ReaderBase
 {
     private const int MaxEventsPerMessage = 500;
     private readonly int _eventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
@@ -21,7 +22,7 @@ internal sealed class ReaderService(
         var token = context.CancellationToken;
         var plan = await ReadPlan.ValidateAsync(request, await cluster.GetShardCountAsync(token), async name =>
             await topics.FindAsync(name, token) ?? throw new RpcException(new Status(StatusCode.NotFound, $"Topic '{name}' does not exist.")));
-        var call = new ReadCall(plan, database.DataSource, listener, new DeliveryLimit(MaxEventsPerMessage, _eventBytes), responses);
+        var call = new ReadCall(plan, database.DataSource, listener, new DeliveryLimit(MaxEventsPerMessage, _eventBytes), time, responses);
         await call.RunAsync(token);
     }
 }
