@@ -22,12 +22,30 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
     /// </summary>
     public async Task<bool> EnsureGroupAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken)
     {
-        await using var command = Command(
+        // Joins that would create groups at the same time take turns, or both could pass the count.
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var turn = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('eventstream.group_limit'))", connection, transaction))
+        {
+            await turn.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var command = new NpgsqlCommand(
             "SELECT CASE WHEN EXISTS (SELECT FROM eventstream.consumer_groups WHERE group_name = $1) " +
             "OR (SELECT count(*) FROM eventstream.consumer_groups) < $4 THEN eventstream.ensure_group($1, $2, $3) END",
-            group, topics.Patterns.ToArray(), startFrom.HasValue ? startFrom.Value : DBNull.Value, (long)options.Value.MaxGroups);
-        return await command.ExecuteScalarAsync(cancellationToken) is bool created
-            ? created
+            connection, transaction)
+        {
+            Parameters =
+            {
+                new() { Value = group },
+                new() { Value = topics.Patterns.ToArray() },
+                new() { Value = startFrom.HasValue ? startFrom.Value : DBNull.Value },
+                new() { Value = (long)options.Value.MaxGroups },
+            },
+        };
+        var created = await command.ExecuteScalarAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return created is bool isNew
+            ? isNew
             : throw new RpcException(new Status(StatusCode.ResourceExhausted,
                 $"The database holds {options.Value.MaxGroups} consumer groups, the most allowed (EventStream:Consume:MaxGroups); delete unused ones first."));
     }
