@@ -44,6 +44,9 @@ public sealed class BadInputTests(BrokerFixture broker)
         // Refused by the protobuf parser, before any handler runs.
         ["invalid UTF-8 in a content type"] = (StatusCode.InvalidArgument, "invalid UTF-8", ProduceInvalidUtf8Async),
         ["truncated request message"] = (StatusCode.InvalidArgument, "could not be parsed", ProduceTruncatedAsync),
+        // Sequences: a producer never seen must start at 0, and is told so.
+        ["new producer starting past 0"] = (StatusCode.Aborted, "but 0 is next", (c, t) =>
+            Produce(c, Batch(t, [Event("k", "x")], producerId: "p-" + Guid.NewGuid().ToString("N"), firstSequence: 5))),
         // Sizes: every byte of an event counts.
         ["content type pushing an event past its limit"] = (StatusCode.InvalidArgument, "the limit is", (c, t) => Produce(c, Batch(t,
             [new EventData { Data = ByteString.CopyFrom(new byte[1024 * 1024 - 10]), ContentType = new string('c', 100) }]))),
