@@ -20,6 +20,7 @@ internal sealed class ConsumerGroups(
     ClusterSettings cluster,
     CoordinatorLeases leases,
     ClusterTopology topology,
+    ServerShutdowns shutdowns,
     IOptions<ConsumeOptions> options,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
@@ -184,7 +185,7 @@ internal sealed class ConsumerGroups(
         await WaitForStopAsync(group);
         var lease = await leases.AcquireAsync(group, CancellationToken.None);
         var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, topology,
-            timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
+            shutdowns, timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
         try
         {
             await coordinator.StartAsync(CancellationToken.None);

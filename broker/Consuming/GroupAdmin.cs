@@ -32,6 +32,10 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
         ConsumerGroups.ValidateName(group);
         var row = await store.LoadGroupAsync(group, cancellationToken) ?? throw NotFound(group);
         var description = new GroupDescription { Group = group, Topics = { row.Topics } };
+        if (row.SlotRecreatedAt is { } recreated)
+        {
+            description.SlotRecreatedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(recreated, DateTimeKind.Utc));
+        }
         var lag = groups.Find(group)?.Lag() ?? [];
 
         await using var batch = new NpgsqlBatch(await store.DataSource.OpenConnectionAsync(cancellationToken));

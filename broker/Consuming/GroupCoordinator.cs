@@ -1,4 +1,5 @@
 using EventStream.Broker.Citus;
+using EventStream.Broker.Storage;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
@@ -14,6 +15,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private readonly GroupStore _store;
     private readonly ConsumeOptions _options;
     private readonly ClusterTopology _topology;
+    private readonly ServerShutdowns _shutdowns;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ShardQueue[] _shards;
@@ -25,7 +27,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private Task _running = Task.CompletedTask;
 
     public GroupCoordinator(string group, TopicPatterns patterns, int shardCount, GroupStore store, ConsumeOptions options,
-        ClusterTopology topology, TimeProvider timeProvider, ILogger logger)
+        ClusterTopology topology, ServerShutdowns shutdowns, TimeProvider timeProvider, ILogger logger)
     {
         Group = group;
         _topics = new GroupTopics(store, patterns, timeProvider);
@@ -33,6 +35,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         _store = store;
         _options = options;
         _topology = topology;
+        _shutdowns = shutdowns;
         _timeProvider = timeProvider;
         _logger = logger;
         _shards = Enumerable.Range(0, shardCount).Select(s => new ShardQueue(s)).ToArray();

@@ -58,6 +58,17 @@ internal static class GroupSlot
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>
+    /// Whether the slot exists but was invalidated (it fell behind <c>max_slot_wal_keep_size</c>):
+    /// the WAL it needed is gone, and it can stream nothing more.
+    /// </summary>
+    public static async Task<bool> IsLostAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1 AND wal_status = 'lost')");
+        command.Parameters.Add(new NpgsqlParameter { Value = slotName });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>Drops the slot if it exists, ending any session still streaming it.</summary>
     public static async Task DropAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
     {

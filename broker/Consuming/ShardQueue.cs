@@ -44,7 +44,8 @@ internal sealed class ShardQueue(int shard)
     /// <summary>Adds a decoded event unless the group committed past it already (positions compare per node).</summary>
     public bool TryAppend(StreamedEvent e)
     {
-        if (Committed is { } done && done.Node == e.Position.Node && e.Position <= done)
+        // A table read after a lost slot was filtered by time: its positions do not order against streamed ones.
+        if (Committed is { } done && done.Node == e.Position.Node && e.Position.IsBackfill == done.IsBackfill && e.Position <= done)
         {
             return false;
         }
@@ -119,7 +120,8 @@ internal sealed class ShardQueue(int shard)
         {
             // Not buffered (an older commit, or one the broker never streamed): drop the leading
             // events of the same node up to it.
-            while (end < _events.Count && _events[end].Position.Node == position.Node && _events[end].Position <= position)
+            while (end < _events.Count && _events[end].Position.Node == position.Node
+                && _events[end].Position.IsBackfill == position.IsBackfill && _events[end].Position <= position)
             {
                 end++;
             }
@@ -145,6 +147,21 @@ internal sealed class ShardQueue(int shard)
             _head = 0;
         }
         return (removed, bytes);
+    }
+
+    /// <summary>
+    /// The group's slot was lost and the table is read again from the committed positions: what
+    /// is buffered comes again from there, so it goes now. Returns what was freed.
+    /// </summary>
+    public (int Events, long Bytes) ClearForReread()
+    {
+        var freed = (Count, Bytes);
+        _events.Clear();
+        _head = 0;
+        Delivered = 0;
+        Bytes = 0;
+        _lastAppended.Clear();
+        return freed;
     }
 
     /// <summary>The commit LSN of the oldest buffered event streamed from a node, which its slot must keep.</summary>
