@@ -112,7 +112,7 @@ internal sealed partial class GroupCoordinator
             await GroupSlot.DropAsync(_store.DataSource, slot, cancellationToken);
         }
         var exists = await GroupSlot.ExistsAsync(_store.DataSource, slot, cancellationToken);
-        if (!exists && group.BackfillDone)
+        if (!exists && group.SlotCreatedAt is not null && group.BackfillDone)
         {
             group = await RecoverLostSlotAsync(group, cancellationToken);
         }
@@ -122,6 +122,7 @@ internal sealed partial class GroupCoordinator
             var node = (await _topology.GetAsync(refresh: false, cancellationToken)).Nodes[0];
             await using var created = await GroupSlot.CreateAsync(node.ConnectionString, slot, cancellationToken);
             GroupLog.SlotCreated(_logger, Group, slot, node.Id);
+            await _store.MarkSlotCreatedAsync(Group, cancellationToken);
             _slotReady.TrySetResult();
             if (backfillFrom is { } from)
             {

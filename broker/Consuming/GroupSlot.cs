@@ -12,7 +12,7 @@ internal static class GroupSlot
     /// </summary>
     public static async Task<CreatedSlot> CreateAsync(string connectionString, string slotName, CancellationToken cancellationToken)
     {
-        var connection = new LogicalReplicationConnection(connectionString);
+        var connection = new LogicalReplicationConnection(await ReplicationHost.ResolveAsync(connectionString, cancellationToken));
         try
         {
             await connection.Open(cancellationToken);

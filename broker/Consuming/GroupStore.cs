@@ -63,7 +63,8 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
     public async Task<GroupRow?> LoadGroupAsync(string group, CancellationToken cancellationToken)
     {
         await using var command = Command(
-            "SELECT topics, backfill_from, backfill_until, backfill_done, created_at, slot_recreated_at FROM eventstream.consumer_groups WHERE group_name = $1", group);
+            "SELECT topics, backfill_from, backfill_until, backfill_done, created_at, slot_created_at, slot_recreated_at " +
+            "FROM eventstream.consumer_groups WHERE group_name = $1", group);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -76,7 +77,8 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
             reader.IsDBNull(2) ? null : reader.GetDateTime(2),
             reader.GetBoolean(3),
             reader.GetDateTime(4),
-            reader.IsDBNull(5) ? null : reader.GetDateTime(5));
+            reader.IsDBNull(5) ? null : reader.GetDateTime(5),
+            reader.IsDBNull(6) ? null : reader.GetDateTime(6));
     }
 
     public Task MarkBackfillStartedAsync(string group, DateTime until, CancellationToken cancellationToken) =>
@@ -90,6 +92,10 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
         ExecuteAsync(
             "UPDATE eventstream.consumer_groups SET backfill_from = $2, backfill_until = NULL, backfill_done = false, slot_recreated_at = now() " +
             "WHERE group_name = $1", cancellationToken, group, from);
+
+    /// <summary>Records that the group has had a slot: from now on, a missing slot is a lost one.</summary>
+    public Task MarkSlotCreatedAsync(string group, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE eventstream.consumer_groups SET slot_created_at = now() WHERE group_name = $1", cancellationToken, group);
 
     /// <summary>The ingest times of events by id (those still stored), among the given topics.</summary>
     public async Task<Dictionary<long, DateTime>> IngestTimesAsync(int[] topicIds, long[] eventIds, CancellationToken cancellationToken)
@@ -295,7 +301,8 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
 
 /// <summary>A group as stored.</summary>
 internal sealed record GroupRow(
-    string[] Topics, DateTime? BackfillFrom, DateTime? BackfillUntil, bool BackfillDone, DateTime CreatedAt, DateTime? SlotRecreatedAt);
+    string[] Topics, DateTime? BackfillFrom, DateTime? BackfillUntil, bool BackfillDone, DateTime CreatedAt,
+    DateTime? SlotCreatedAt, DateTime? SlotRecreatedAt);
 
 /// <summary>A shard a member holds, and whether another member asked for it.</summary>
 internal readonly record struct LeaseGrant(int Shard, long Epoch, bool HandingOver);
