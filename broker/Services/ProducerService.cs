@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Producing;
+using EventStream.Broker.Security;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
 using EventStream.Broker.Transport;
@@ -14,12 +15,13 @@ namespace EventStream.Broker.Services;
 /// <summary>eventstream.v1.Producer: validates batches and acknowledges them once committed.</summary>
 internal sealed class ProducerService(
     TopicRegistry topics, ClusterSettings cluster, EventWriter writer, CallFailures failures, IOptions<ProduceOptions> options,
-    IOptions<GrpcLimits> limits, IHostApplicationLifetime lifetime) : Producer.ProducerBase
+    IOptions<GrpcLimits> limits, IHostApplicationLifetime lifetime, CallAccess access) : Producer.ProducerBase
 {
     // What one event may take of a delivered message: an event past it could never be delivered.
     private readonly int _maxDeliveredEventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
     private readonly TimeSpan _idleStreamTimeout = limits.Value.IdleStreamTimeout;
 
+    [Requires(AclOperation.Produce, AclResourceType.Topic, "topic")]
     public override async Task<ProduceResponse> Produce(ProduceRequest request, ServerCallContext context)
     {
         var (batch, committed) = await QueueAsync(request, OrderKey(request, context), context.CancellationToken);
@@ -31,7 +33,9 @@ internal sealed class ProducerService(
     /// the waits for their commits overlap. Answers go out as commits finish, from one writer.
     /// When the broker begins to stop, the stream takes no more batches, answers those under way
     /// and ends with UNAVAILABLE, so the producer sends the rest through another broker.
+    /// A batch to a topic the caller may not produce to is answered PERMISSION_DENIED in the stream.
     /// </summary>
+    [CheckedInHandler(AclOperation.Produce, AclResourceType.Topic)]
     public override async Task ProduceStream(IAsyncStreamReader<ProduceStreamRequest> requests, IServerStreamWriter<ProduceStreamResponse> responses, ServerCallContext context)
     {
         using var inFlight = new SemaphoreSlim(options.Value.MaxStreamInFlight);
@@ -49,6 +53,7 @@ internal sealed class ProducerService(
                 Task<ProduceResponse> answer;
                 try
                 {
+                    await access.DemandAsync(context, AclOperation.Produce, AclResourceType.Topic, batch.Topic);
                     var (queued, committed) = await QueueAsync(batch, OrderKey(batch, context), context.CancellationToken);
                     answer = RespondWhenCommittedAsync(queued, committed);
                 }
