@@ -7,6 +7,7 @@ using EventStream.Broker.Maintenance;
 using EventStream.Broker.Producing;
 using EventStream.Broker.Services;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Telemetry;
 using EventStream.Broker.Topics;
 using EventStream.Broker.Transport;
 using Grpc.HealthCheck;
@@ -21,6 +22,7 @@ if (HealthCommand.IsInvoked(args))
 
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseGrpcEndpoints();
+builder.WebHost.UseEventStreamScrapeEndpoint(builder.Configuration);
 
 // The database first: the host stops services in reverse order, so it outlives its users.
 builder.Services.AddEventStreamDatabase(builder.Configuration);
@@ -55,7 +57,9 @@ builder.Services.AddSingleton<ConsumerService>();
 builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection("EventStream:Health"));
 builder.Services.AddSingleton<HealthServiceImpl>(sp =>
     DatabaseHealthMonitor.CreateHealthService(new BrokerHealthService(sp.GetRequiredService<IHostApplicationLifetime>())));
-builder.Services.AddHostedService<DatabaseHealthMonitor>();
+builder.Services.AddSingleton<DatabaseHealthMonitor>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<DatabaseHealthMonitor>());
+builder.Services.AddEventStreamTelemetry(builder.Configuration);
 
 var app = builder.Build();
 app.UseBinaryHeaderCheck();
@@ -64,4 +68,5 @@ app.MapGrpcService<ProducerService>();
 app.MapGrpcService<ConsumerService>();
 app.MapGrpcService<HealthServiceImpl>();
 app.MapGrpcReflectionService();
+app.MapEventStreamTelemetry();
 app.Run();
