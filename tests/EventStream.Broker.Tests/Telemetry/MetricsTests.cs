@@ -38,6 +38,9 @@ public sealed class MetricsTests(PostgresFixture fixture)
             await producer.ProduceAsync(Batch(topic, Enumerable.Range(0, 50).Select(i => Event("k" + i, new string('x', 500))))).ResponseAsync;
         }
 
+        // A batch for a topic that does not exist is refused, counted by its status.
+        await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => producer.ProduceAsync(Batch("missing-" + Guid.NewGuid().ToString("N"), [Event("k", "v")])).ResponseAsync);
+
         await WaitForSampleAsync(scrape, Lag, 250, "the group's lag is 250 before it consumes", ("messaging_consumer_group_name", group));
         var consumed = await PollUntilAsync(broker.Channel, subscription, 250, TimeSpan.FromSeconds(60));
         Assert.Equal(250, consumed.Count);
@@ -55,6 +58,9 @@ public sealed class MetricsTests(PostgresFixture fixture)
         Assert.Equal(32, samples.Count(s => s.Name == Lag && s.Labels.GetValueOrDefault("messaging_consumer_group_name") == group));
         Assert.Equal(1, PrometheusScrape.Sum(samples, "eventstream_group_members", ("messaging_consumer_group_name", group)));
         Assert.True(PrometheusScrape.Sum(samples, "eventstream_group_lease_changes_total", ("messaging_consumer_group_name", group)) >= 32);
+        Assert.True(PrometheusScrape.Sum(samples, "eventstream_group_coordinator_changes_total", ("messaging_consumer_group_name", group)) >= 1);
+        Assert.True(PrometheusScrape.Sum(samples, "eventstream_produce_rejected_batches_total", ("error_type", "NotFound")) >= 1);
+        Assert.Equal(0, PrometheusScrape.Sum(samples, "eventstream_consume_redelivered_total", ofTopic) ?? 0);
         Assert.Equal(1, PrometheusScrape.Sum(samples, "eventstream_health_serving"));
         // The framework's own instruments: gRPC calls served, database commands.
         Assert.True(PrometheusScrape.Sum(samples, "http_server_request_duration_seconds_count") > 0);
@@ -63,7 +69,12 @@ public sealed class MetricsTests(PostgresFixture fixture)
         // The group that stopped consuming holds the WAL of everything produced since it began.
         await WaitForAsync(scrape, s => PrometheusScrape.Sum(s, "eventstream_slot_wal_retained_bytes", ("messaging_consumer_group_name", idle)) > 250 * 500,
             "the idle group's slot retains the WAL of the events produced");
-        Assert.Equal(250, PrometheusScrape.Sum(await scrape.ReadAsync(), Lag, ("messaging_consumer_group_name", idle)));
+        var idleSamples = await scrape.ReadAsync();
+        var ofIdle = ("messaging_consumer_group_name", idle);
+        Assert.Equal(250, PrometheusScrape.Sum(idleSamples, Lag, ofIdle));
+        Assert.True(PrometheusScrape.Sum(idleSamples, "eventstream_group_lag_bytes", ofIdle) >= 250 * 500);
+        Assert.NotNull(PrometheusScrape.Sum(idleSamples, "eventstream_slot_active", ofIdle));
+        Assert.Equal(0, PrometheusScrape.Sum(idleSamples, "eventstream_slot_invalidated", ofIdle));
     }
 
     [Fact]
