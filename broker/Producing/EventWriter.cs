@@ -188,7 +188,7 @@ internal sealed partial class EventWriter : BackgroundService
             _metrics.Rejected(batch.Topic.Name, (CallFailures.KnownStatus(result.Error!)?.StatusCode ?? StatusCode.InvalidArgument).ToString());
             return;
         }
-        if (outcome.Duplicate)
+        if (outcome.Duplicate || !_metrics.ProduceEnabled)
         {
             return;
         }

@@ -57,6 +57,8 @@ internal sealed class BrokerMetrics
 
     public Meter Meter { get; }
 
+    public bool ProduceEnabled => _producedEvents.Enabled || _producedBytes.Enabled || _producedBatches.Enabled || _ackDuration.Enabled;
+
     public bool DeliveryEnabled => _deliveredEvents.Enabled || _deliveryDuration.Enabled || _redeliveredEvents.Enabled;
 
     public bool CommitsEnabled => _committedEvents.Enabled;

@@ -132,6 +132,27 @@ public sealed class MetricsTests(PostgresFixture fixture)
         Assert.Equal(Microseconds(last.IngestTime), described.NewestEventTime.ToDateTime());
     }
 
+    [Fact]
+    public async Task With_metrics_off_the_broker_serves_no_scrape_endpoint_and_still_reports_lag()
+    {
+        await using var cluster = await SharedDatabase.CreateAsync(fixture, TimeSpan.FromSeconds(10));
+        var metricsPort = BrokerProcess.FreePort();
+        var broker = await cluster.StartBrokerAsync(new Dictionary<string, string>
+        {
+            ["EventStream__Telemetry__Metrics"] = "false",
+            ["EventStream__Telemetry__PrometheusUrl"] = $"http://127.0.0.1:{metricsPort}",
+        });
+        var topic = await CreateTopicAsync(broker.Channel);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        await PollAsync(broker.Channel, Subscription(group, [topic]));
+        await new Producer.ProducerClient(broker.Channel).ProduceAsync(Batch(topic, [Event("k", "v")])).ResponseAsync;
+
+        using var scrape = new PrometheusScrape($"http://127.0.0.1:{metricsPort}/metrics");
+        await Assert.ThrowsAsync<HttpRequestException>(scrape.ReadAsync);
+        var description = await new Admin.AdminClient(broker.Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = group }).ResponseAsync;
+        Assert.Equal(1, description.Shards.Sum(s => s.LagEvents));
+    }
+
     private static async Task<(BrokerProcess Broker, PrometheusScrape Scrape)> StartScrapedBrokerAsync(SharedDatabase cluster)
     {
         var metricsPort = BrokerProcess.FreePort();
