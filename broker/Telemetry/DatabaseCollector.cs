@@ -9,7 +9,7 @@ using Npgsql;
 namespace EventStream.Broker.Telemetry;
 
 /// <summary>
-/// Reads every group's lag (<c>eventstream.group_lag</c>, sql/012), the groups' members and lease
+/// Reads every group's lag (<c>eventstream.group_lag</c>, sql/013), the groups' members and lease
 /// epochs and the replication slots of every node, every <see cref="TelemetryOptions.LagInterval"/>,
 /// and reports the last read through observable instruments. The figures come from the database,
 /// so every broker sharing it reports the same, whichever runs a group; a scrape costs no query.

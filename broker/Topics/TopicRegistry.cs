@@ -100,7 +100,7 @@ internal sealed class TopicRegistry(DatabaseEndpoint database, IOptions<TopicOpt
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    /// <summary>Ingest times of the topic's oldest and newest retained events (eventstream.topic_time_range, sql/012).</summary>
+    /// <summary>Ingest times of the topic's oldest and newest retained events (eventstream.topic_time_range, sql/013).</summary>
     public async Task<(DateTime? Oldest, DateTime? Newest)> TimeRangeAsync(TopicInfo topic, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.CreateCommand("SELECT oldest, newest FROM eventstream.topic_time_range($1)");
