@@ -8,6 +8,7 @@ using EventStream.Broker.Producing;
 using EventStream.Broker.Security;
 using EventStream.Broker.Services;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Telemetry;
 using EventStream.Broker.Topics;
 using EventStream.Broker.Transport;
 using Grpc.HealthCheck;
@@ -36,6 +37,7 @@ if (ListenAddressGuard.Refusal(builder.Configuration, SecurityServiceCollectionE
     return;
 }
 builder.WebHost.UseGrpcEndpoints();
+builder.WebHost.UseEventStreamScrapeEndpoint(builder.Configuration);
 
 // The database first: the host stops services in reverse order, so it outlives its users.
 builder.Services.AddEventStreamDatabase(builder.Configuration);
@@ -72,7 +74,9 @@ builder.Services.AddSingleton<SecurityService>();
 builder.Services.AddOptions<HealthOptions>().Bind(builder.Configuration.GetSection("EventStream:Health"));
 builder.Services.AddSingleton<HealthServiceImpl>(sp =>
     DatabaseHealthMonitor.CreateHealthService(new BrokerHealthService(sp.GetRequiredService<IHostApplicationLifetime>())));
-builder.Services.AddHostedService<DatabaseHealthMonitor>();
+builder.Services.AddSingleton<DatabaseHealthMonitor>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<DatabaseHealthMonitor>());
+builder.Services.AddEventStreamTelemetry(builder.Configuration);
 
 var app = builder.Build();
 app.UseBinaryHeaderCheck();
@@ -84,4 +88,5 @@ app.MapGrpcService<SecurityService>();
 // Health checks and reflection (the schema is public) need no credentials.
 app.MapGrpcService<HealthServiceImpl>().AllowAnonymous();
 app.MapGrpcReflectionService().AllowAnonymous();
+app.MapEventStreamTelemetry();
 app.Run();

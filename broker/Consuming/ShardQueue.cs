@@ -9,6 +9,7 @@ internal sealed class ShardQueue(int shard)
 {
     private readonly List<StreamedEvent> _events = [];
     private readonly Dictionary<int, EventPosition> _lastAppended = [];
+    private readonly Dictionary<int, EventPosition> _handedOver = [];
     private int _head;
 
     public int Shard { get; } = shard;
@@ -89,6 +90,20 @@ internal sealed class ShardQueue(int shard)
     /// </summary>
     public StreamedEvent PeekUndelivered(int offset) => _events[_head + Delivered + offset];
 
+    /// <summary>
+    /// The latest position ever handed over per node, to tell a redelivery from a first delivery
+    /// in the metrics.
+    /// </summary>
+    public bool FirstDelivery(EventPosition position)
+    {
+        if (_handedOver.TryGetValue(position.Node, out var last) && position <= last)
+        {
+            return false;
+        }
+        _handedOver[position.Node] = position;
+        return true;
+    }
+
     /// <summary>The owner received the next <paramref name="count"/> events.</summary>
     public void MarkDelivered(int count) => Delivered = Math.Min(Count, Delivered + count);
 
@@ -96,7 +111,7 @@ internal sealed class ShardQueue(int shard)
     /// Drops the events up to and including a committed position, in queue order (LSNs of
     /// different nodes do not compare); returns what was freed.
     /// </summary>
-    public (int Events, long Bytes) Commit(EventPosition position)
+    public (int Events, long Bytes) Commit(EventPosition position, Action<StreamedEvent>? committed = null)
     {
         var end = _head;
         // A member commits the last event it received, as a rule: look there first.
@@ -135,6 +150,7 @@ internal sealed class ShardQueue(int shard)
         while (_head < end)
         {
             bytes += _events[_head].Size;
+            committed?.Invoke(_events[_head]);
             _events[_head] = null!;
             _head++;
             removed++;

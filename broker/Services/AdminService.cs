@@ -40,12 +40,15 @@ internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster
         var topic = await topics.FindAsync(request.Name, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"Topic '{request.Name}' does not exist."));
         var (events, bytes) = await topics.EstimateSizeAsync(topic, context.CancellationToken);
+        var (oldest, newest) = await topics.TimeRangeAsync(topic, context.CancellationToken);
         return new TopicDescription
         {
             Topic = ToMessage(topic),
             ShardCount = await cluster.GetShardCountAsync(context.CancellationToken),
             ApproximateEventCount = events,
             ApproximateSizeBytes = bytes,
+            OldestEventTime = oldest is { } o ? Timestamp.FromDateTime(o) : null,
+            NewestEventTime = newest is { } n ? Timestamp.FromDateTime(n) : null,
         };
     }
 
