@@ -9,6 +9,8 @@ namespace EventStream.Broker.Consuming;
 /// after a broker restart lost that snapshot, up to the time the slot was created (then some may
 /// repeat). Each topic is a cursor over the (topic_id, event_id) index, fetched in pages and merged
 /// by event id, so the read is linear in the backlog and every shard advances at once.
+/// A shard's events come after its committed position; a shard committed at a streamed position
+/// (whose order against table rows is unknown) gets every event from its resume time instead.
 /// </summary>
 internal static class BackfillReader
 {
@@ -21,6 +23,7 @@ internal static class BackfillReader
         DateTime from,
         DateTime until,
         IReadOnlyDictionary<int, EventPosition> committed,
+        IReadOnlyDictionary<int, DateTime> resumeTimes,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
@@ -56,7 +59,9 @@ internal static class BackfillReader
                 break;
             }
             var e = next.Take();
-            if (!committed.TryGetValue(e.Shard, out var done) || e.Position > done)
+            if (resumeTimes.TryGetValue(e.Shard, out var since)
+                ? e.IngestTime >= since
+                : !committed.TryGetValue(e.Shard, out var done) || e.Position > done)
             {
                 batch.Add(e);
             }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Telemetry;
 using EventStream.Broker.Topics;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -20,10 +21,12 @@ internal sealed class ConsumerGroups(
     ClusterSettings cluster,
     CoordinatorLeases leases,
     ClusterTopology topology,
+    ServerShutdowns shutdowns,
     IOptions<ConsumeOptions> options,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
-    ILoggerFactory loggerFactory) : BackgroundService
+    ILoggerFactory loggerFactory,
+    BrokerMetrics metrics) : BackgroundService
 {
     private Task? _stoppingAll;
     private readonly ConcurrentDictionary<string, Lazy<Task<RunningGroup>>> _running = new(StringComparer.Ordinal);
@@ -184,7 +187,7 @@ internal sealed class ConsumerGroups(
         await WaitForStopAsync(group);
         var lease = await leases.AcquireAsync(group, CancellationToken.None);
         var coordinator = new GroupCoordinator(group, topics, shardCount, store, Options, topology,
-            timeProvider, loggerFactory.CreateLogger<GroupCoordinator>());
+            shutdowns, timeProvider, loggerFactory.CreateLogger<GroupCoordinator>(), metrics);
         try
         {
             await coordinator.StartAsync(CancellationToken.None);

@@ -32,7 +32,11 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
         ConsumerGroups.ValidateName(group);
         var row = await store.LoadGroupAsync(group, cancellationToken) ?? throw NotFound(group);
         var description = new GroupDescription { Group = group, Topics = { row.Topics } };
-        var lag = groups.Find(group)?.Lag() ?? [];
+        if (row.SlotRecreatedAt is { } recreated)
+        {
+            description.SlotRecreatedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(recreated, DateTimeKind.Utc));
+        }
+        var buffered = groups.Find(group)?.Lag() ?? [];
 
         await using var batch = new NpgsqlBatch(await store.DataSource.OpenConnectionAsync(cancellationToken));
         batch.BatchCommands.Add(BatchCommand(
@@ -44,6 +48,7 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
         batch.BatchCommands.Add(BatchCommand(
             "SELECT broker_id, address, epoch, acquired_at, expires_at FROM eventstream.group_coordinators " +
             "WHERE group_name = $1 AND expires_at > now()", group));
+        batch.BatchCommands.Add(BatchCommand("SELECT shard, events, bytes, oldest_time FROM eventstream.group_lag($1)", group));
         await using (batch.Connection)
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
@@ -73,9 +78,9 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
                     shard.Committed = EventMessages.ToMessage(new EventPosition(
                         (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(5), (uint)reader.GetInt64(6), reader.GetInt64(7)) { Node = reader.GetInt32(8) });
                 }
-                if (lag.TryGetValue(shard.Shard, out var pending))
+                if (buffered.TryGetValue(shard.Shard, out var pending))
                 {
-                    (shard.LagEvents, shard.LagBytes) = (pending.Events, pending.Bytes);
+                    (shard.BufferedEvents, shard.BufferedBytes) = (pending.Events, pending.Bytes);
                 }
                 if (members.TryGetValue(shard.Owner, out var owner))
                 {
@@ -94,6 +99,20 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
                     AcquiredAt = Timestamp.FromDateTime(reader.GetDateTime(3)),
                     ExpiresAt = Timestamp.FromDateTime(reader.GetDateTime(4)),
                 };
+            }
+            await reader.NextResultAsync(cancellationToken);
+            var shards = description.Shards.ToDictionary(s => s.Shard);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (shards.TryGetValue(reader.GetInt32(0), out var shard))
+                {
+                    shard.LagEvents = reader.GetInt64(1);
+                    shard.LagBytes = reader.GetInt64(2);
+                    if (!reader.IsDBNull(3))
+                    {
+                        shard.OldestUncommittedEventTime = Timestamp.FromDateTime(reader.GetDateTime(3));
+                    }
+                }
             }
         }
         description.SlotLagBytes = await SlotLagAsync(group, cancellationToken);

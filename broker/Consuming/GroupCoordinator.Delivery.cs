@@ -1,3 +1,4 @@
+using EventStream.Broker.Telemetry;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
@@ -68,6 +69,7 @@ internal sealed partial class GroupCoordinator
                 }
                 if (batch.Events.Count > 0)
                 {
+                    Count(queue, batch);
                     queue.MarkDelivered(batch.Events.Count);
                     events += batch.Events.Count;
                     bytes = used;
@@ -82,6 +84,20 @@ internal sealed partial class GroupCoordinator
             }
         }
         return batches;
+    }
+
+    /// <summary>Metrics and the delivery span of a batch about to be handed over. Under the lock.</summary>
+    private void Count(ShardQueue queue, EventBatch batch)
+    {
+        if (_metrics.DeliveryEnabled)
+        {
+            for (var i = 0; i < batch.Events.Count; i++)
+            {
+                var e = queue.PeekUndelivered(i);
+                _metrics.Delivered(Group, batch.Events[i].Topic, e.IngestTime, again: !queue.FirstDelivery(e.Position));
+            }
+        }
+        BrokerTracing.Delivered(Group, batch.Events[0].Topic, batch.Events);
     }
 
     /// <summary>The member's shards it may receive events of now, in shard order.</summary>

@@ -31,30 +31,33 @@ internal sealed partial class GroupCoordinator
         var slot = SlotNames.ForGroup(Group);
         while (!stoppingToken.IsCancellationRequested)
         {
+            // A server shutting down waits for its walsenders' clients: this stream lets go at once.
+            using var streaming = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _shutdowns.Next(stream.Node.ConnectionString));
+            var token = streaming.Token;
             try
             {
                 if (singleNode)
                 {
-                    await PrepareSlotAsync(stoppingToken);
+                    await PrepareSlotAsync(token);
                 }
-                else if (await GroupSlot.CreateUnlessExistsAsync(_topology.DataSourceOf(stream.Node), slot, stoppingToken))
+                else if (await GroupSlot.CreateUnlessExistsAsync(_topology.DataSourceOf(stream.Node), slot, token))
                 {
                     // Dropped behind the broker's back: what it held is gone; stream what follows.
                     GroupLog.SlotCreated(_logger, Group, slot, stream.Node.Id);
                 }
-                await using var reader = await SlotReader.OpenAsync(stream.Node.ConnectionString, slot, stoppingToken,
+                await using var reader = await SlotReader.OpenAsync(stream.Node.ConnectionString, slot, token,
                     stream.Node.Id, barriers: !singleNode);
                 stream.Reader = reader;
                 GroupLog.Streaming(_logger, Group, stream.Node.Id);
-                await foreach (var transaction in reader.ReadAsync(stoppingToken))
+                await foreach (var transaction in reader.ReadAsync(token))
                 {
-                    if (transaction.Barrier is { } token)
+                    if (transaction.Barrier is { } barrier)
                     {
-                        OnBarrier(stream.Node.Id, token);
+                        OnBarrier(stream.Node.Id, barrier);
                         continue;
                     }
-                    await WaitForRoomAsync(stream.Node.Id, stoppingToken);
-                    await AppendAsync(transaction.Events, stream.Node.Id, stoppingToken);
+                    await WaitForRoomAsync(stream.Node.Id, token);
+                    await AppendAsync(transaction.Events, stream.Node.Id, token);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -63,8 +66,15 @@ internal sealed partial class GroupCoordinator
             }
             catch (Exception e)
             {
-                GroupLog.StreamFailed(_logger, Group, stream.Node.Id, e);
-                if (!_slotReady.Task.IsCompleted)
+                if (token.IsCancellationRequested)
+                {
+                    GroupLog.StreamClosedForShutdown(_logger, Group, stream.Node.Id);
+                }
+                else
+                {
+                    GroupLog.StreamFailed(_logger, Group, stream.Node.Id, e);
+                }
+                if (!_slotReady.Task.IsCompleted && !token.IsCancellationRequested)
                 {
                     // Nobody can join a group without its slot; let them know instead of waiting.
                     _slotReady.TrySetException(new RpcException(new Status(StatusCode.Unavailable,
@@ -96,12 +106,23 @@ internal sealed partial class GroupCoordinator
         var group = await _store.LoadGroupAsync(Group, cancellationToken)
             ?? throw new InvalidOperationException($"Group {Group} was deleted.");
         var slot = SlotNames.ForGroup(Group);
+        if (await GroupSlot.IsLostAsync(_store.DataSource, slot, cancellationToken))
+        {
+            GroupLog.SlotInvalidated(_logger, Group, slot);
+            await GroupSlot.DropAsync(_store.DataSource, slot, cancellationToken);
+        }
+        var exists = await GroupSlot.ExistsAsync(_store.DataSource, slot, cancellationToken);
+        if (!exists && group.SlotCreatedAt is not null && group.BackfillDone)
+        {
+            group = await RecoverLostSlotAsync(group, cancellationToken);
+        }
         var backfillFrom = group.BackfillDone ? null : group.BackfillFrom;
-        if (!await GroupSlot.ExistsAsync(_store.DataSource, slot, cancellationToken))
+        if (!exists)
         {
             var node = (await _topology.GetAsync(refresh: false, cancellationToken)).Nodes[0];
             await using var created = await GroupSlot.CreateAsync(node.ConnectionString, slot, cancellationToken);
             GroupLog.SlotCreated(_logger, Group, slot, node.Id);
+            await _store.MarkSlotCreatedAsync(Group, cancellationToken);
             _slotReady.TrySetResult();
             if (backfillFrom is { } from)
             {
@@ -123,6 +144,34 @@ internal sealed partial class GroupCoordinator
         }
     }
 
+    /// <summary>
+    /// The slot of a group that had finished its table read is gone (failover to a standby, or
+    /// dropped by someone): records that the group reads the table again from its committed
+    /// positions, before the new slot is made.
+    /// </summary>
+    private async Task<GroupRow> RecoverLostSlotAsync(GroupRow group, CancellationToken cancellationToken)
+    {
+        int[] topics;
+        Dictionary<int, EventPosition> committed;
+        lock (_gate)
+        {
+            topics = _topics.Ids;
+            committed = Committed();
+            foreach (var queue in _shards)
+            {
+                var (events, bytes) = queue.ClearForReread();
+                _budget.Free(events, bytes);
+            }
+        }
+        var from = await ResumePoints.EarliestAsync(_store, group, topics, committed, _shards.Length, cancellationToken);
+        GroupLog.SlotLost(_logger, Group, from);
+        await _store.MarkSlotLostAsync(Group, from, cancellationToken);
+        return group with { BackfillFrom = from, BackfillUntil = null, BackfillDone = false };
+    }
+
+    private Dictionary<int, EventPosition> Committed() =>
+        _shards.Where(s => s.Committed is not null).ToDictionary(s => s.Shard, s => s.Committed!.Value);
+
     private async Task BackfillAsync(string? snapshot, DateTime from, DateTime until, Func<int, int> nodeOfShard, CancellationToken cancellationToken)
     {
         int[] topics;
@@ -130,10 +179,11 @@ internal sealed partial class GroupCoordinator
         lock (_gate)
         {
             topics = _topics.Ids;
-            committed = _shards.Where(s => s.Committed is not null).ToDictionary(s => s.Shard, s => s.Committed!.Value);
+            committed = Committed();
         }
+        var resumeTimes = await ResumePoints.OfStreamedAsync(_store, topics, committed, cancellationToken);
         var count = 0;
-        await foreach (var batch in BackfillReader.ReadAsync(_store.DataSource, snapshot, topics, from, until, committed, cancellationToken))
+        await foreach (var batch in BackfillReader.ReadAsync(_store.DataSource, snapshot, topics, from, until, committed, resumeTimes, cancellationToken))
         {
             await WaitForRoomAsync(-1, cancellationToken);
             await AppendAsync(batch.Select(e => e with { Position = e.Position with { Node = nodeOfShard(e.Shard) } }).ToList(), -1, cancellationToken);

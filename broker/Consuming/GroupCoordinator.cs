@@ -1,4 +1,6 @@
+using EventStream.Broker.Telemetry;
 using EventStream.Broker.Citus;
+using EventStream.Broker.Storage;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
@@ -14,6 +16,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private readonly GroupStore _store;
     private readonly ConsumeOptions _options;
     private readonly ClusterTopology _topology;
+    private readonly ServerShutdowns _shutdowns;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ShardQueue[] _shards;
@@ -21,18 +24,21 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _slotReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly GroupTopics _topics;
+    private readonly BrokerMetrics _metrics;
     private readonly BufferBudget _budget;
     private Task _running = Task.CompletedTask;
 
     public GroupCoordinator(string group, TopicPatterns patterns, int shardCount, GroupStore store, ConsumeOptions options,
-        ClusterTopology topology, TimeProvider timeProvider, ILogger logger)
+        ClusterTopology topology, ServerShutdowns shutdowns, TimeProvider timeProvider, ILogger logger, BrokerMetrics metrics)
     {
+        _metrics = metrics;
         Group = group;
         _topics = new GroupTopics(store, patterns, timeProvider);
         _budget = new BufferBudget(options.MaxBufferedEvents, options.MaxBufferedBytes);
         _store = store;
         _options = options;
         _topology = topology;
+        _shutdowns = shutdowns;
         _timeProvider = timeProvider;
         _logger = logger;
         _shards = Enumerable.Range(0, shardCount).Select(s => new ShardQueue(s)).ToArray();
@@ -185,10 +191,12 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             // Committed events leave the buffer: room for the slot reader again.
             lock (_gate)
             {
-                var (events, bytes) = _shards[shard].Commit(position);
+                var (events, bytes) = _shards[shard].Commit(position, _metrics.CommitsEnabled ? CountCommitted : null);
                 _budget.Free(events, bytes);
             }
         }, cancellationToken);
+
+    private void CountCommitted(StreamedEvent e) => _metrics.Committed(Group, _topics.NameOf(e.TopicId), 1);
 
     /// <summary>The leases a member holds, with the committed position of each.</summary>
     public List<ShardLease> LeasesOf(ConnectedMember member)

@@ -35,4 +35,13 @@ internal static partial class GroupLog
 
     [LoggerMessage(EventId = 1510, Level = LogLevel.Error, Message = "Group {Group}: a message of {Size} bytes for member {Member} (shard {Shard}, event {EventId}) exceeds the send limit of {Limit} bytes (EventStream:Grpc:MaxSendMessageSize); the event cannot be delivered until the limit is raised.")]
     public static partial void MessageTooLarge(ILogger logger, string group, string member, int shard, long eventId, int size, int limit);
+
+    [LoggerMessage(EventId = 1511, Level = LogLevel.Information, Message = "Group {Group}: the server of node {Node} is shutting down; its stream closed and reconnects when the server is back.")]
+    public static partial void StreamClosedForShutdown(ILogger logger, string group, int node);
+
+    [LoggerMessage(EventId = 1512, Level = LogLevel.Warning, Message = "Group {Group}: replication slot {Slot} was invalidated (it fell behind max_slot_wal_keep_size); dropping it.")]
+    public static partial void SlotInvalidated(ILogger logger, string group, string slot);
+
+    [LoggerMessage(EventId = 1513, Level = LogLevel.Warning, Message = "Group {Group}: its replication slot is gone (a failover, an invalidation or a drop); a new one is made and the events after its committed positions are read again from the table, from {From:o}. Members may receive some events twice.")]
+    public static partial void SlotLost(ILogger logger, string group, DateTime from);
 }

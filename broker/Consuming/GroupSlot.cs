@@ -12,7 +12,7 @@ internal static class GroupSlot
     /// </summary>
     public static async Task<CreatedSlot> CreateAsync(string connectionString, string slotName, CancellationToken cancellationToken)
     {
-        var connection = new LogicalReplicationConnection(connectionString);
+        var connection = new LogicalReplicationConnection(await ReplicationHost.ResolveAsync(connectionString, cancellationToken));
         try
         {
             await connection.Open(cancellationToken);
@@ -54,6 +54,17 @@ internal static class GroupSlot
     public static async Task<bool> ExistsAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("SELECT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = slotName });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// Whether the slot exists but was invalidated (it fell behind <c>max_slot_wal_keep_size</c>):
+    /// the WAL it needed is gone, and it can stream nothing more.
+    /// </summary>
+    public static async Task<bool> IsLostAsync(NpgsqlDataSource database, string slotName, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1 AND wal_status = 'lost')");
         command.Parameters.Add(new NpgsqlParameter { Value = slotName });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }

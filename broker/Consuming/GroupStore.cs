@@ -22,12 +22,30 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
     /// </summary>
     public async Task<bool> EnsureGroupAsync(string group, TopicPatterns topics, DateTime? startFrom, CancellationToken cancellationToken)
     {
-        await using var command = Command(
+        // Joins that would create groups at the same time take turns, or both could pass the count.
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var turn = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('eventstream.group_limit'))", connection, transaction))
+        {
+            await turn.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var command = new NpgsqlCommand(
             "SELECT CASE WHEN EXISTS (SELECT FROM eventstream.consumer_groups WHERE group_name = $1) " +
             "OR (SELECT count(*) FROM eventstream.consumer_groups) < $4 THEN eventstream.ensure_group($1, $2, $3) END",
-            group, topics.Patterns.ToArray(), startFrom.HasValue ? startFrom.Value : DBNull.Value, (long)options.Value.MaxGroups);
-        return await command.ExecuteScalarAsync(cancellationToken) is bool created
-            ? created
+            connection, transaction)
+        {
+            Parameters =
+            {
+                new() { Value = group },
+                new() { Value = topics.Patterns.ToArray() },
+                new() { Value = startFrom.HasValue ? startFrom.Value : DBNull.Value },
+                new() { Value = (long)options.Value.MaxGroups },
+            },
+        };
+        var created = await command.ExecuteScalarAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return created is bool isNew
+            ? isNew
             : throw new RpcException(new Status(StatusCode.ResourceExhausted,
                 $"The database holds {options.Value.MaxGroups} consumer groups, the most allowed (EventStream:Consume:MaxGroups); delete unused ones first."));
     }
@@ -45,7 +63,8 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
     public async Task<GroupRow?> LoadGroupAsync(string group, CancellationToken cancellationToken)
     {
         await using var command = Command(
-            "SELECT topics, backfill_from, backfill_until, backfill_done FROM eventstream.consumer_groups WHERE group_name = $1", group);
+            "SELECT topics, backfill_from, backfill_until, backfill_done, created_at, slot_created_at, slot_recreated_at " +
+            "FROM eventstream.consumer_groups WHERE group_name = $1", group);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -56,11 +75,41 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
             // -infinity (every retained event) reads as DateTime.MinValue.
             reader.IsDBNull(1) ? null : reader.GetDateTime(1),
             reader.IsDBNull(2) ? null : reader.GetDateTime(2),
-            reader.GetBoolean(3));
+            reader.GetBoolean(3),
+            reader.GetDateTime(4),
+            reader.IsDBNull(5) ? null : reader.GetDateTime(5),
+            reader.IsDBNull(6) ? null : reader.GetDateTime(6));
     }
 
     public Task MarkBackfillStartedAsync(string group, DateTime until, CancellationToken cancellationToken) =>
         ExecuteAsync("UPDATE eventstream.consumer_groups SET backfill_until = $2 WHERE group_name = $1", cancellationToken, group, until);
+
+    /// <summary>
+    /// The group's slot is gone: before a new one is made, records that the group reads the table
+    /// again from <paramref name="from"/>, so a restart meanwhile still does.
+    /// </summary>
+    public Task MarkSlotLostAsync(string group, DateTime from, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "UPDATE eventstream.consumer_groups SET backfill_from = $2, backfill_until = NULL, backfill_done = false, slot_recreated_at = now() " +
+            "WHERE group_name = $1", cancellationToken, group, from);
+
+    /// <summary>Records that the group has had a slot: from now on, a missing slot is a lost one.</summary>
+    public Task MarkSlotCreatedAsync(string group, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE eventstream.consumer_groups SET slot_created_at = now() WHERE group_name = $1", cancellationToken, group);
+
+    /// <summary>The ingest times of events by id (those still stored), among the given topics.</summary>
+    public async Task<Dictionary<long, DateTime>> IngestTimesAsync(int[] topicIds, long[] eventIds, CancellationToken cancellationToken)
+    {
+        await using var command = Command(
+            "SELECT event_id, ingest_time FROM eventstream.events WHERE topic_id = ANY($1) AND event_id = ANY($2)", topicIds, eventIds);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var times = new Dictionary<long, DateTime>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            times[reader.GetInt64(0)] = reader.GetDateTime(1);
+        }
+        return times;
+    }
 
     public Task MarkBackfillDoneAsync(string group, CancellationToken cancellationToken) =>
         ExecuteAsync("UPDATE eventstream.consumer_groups SET backfill_done = true WHERE group_name = $1", cancellationToken, group);
@@ -251,7 +300,9 @@ internal sealed class GroupStore(DatabaseEndpoint database, ClusterTopology topo
 }
 
 /// <summary>A group as stored.</summary>
-internal sealed record GroupRow(string[] Topics, DateTime? BackfillFrom, DateTime? BackfillUntil, bool BackfillDone);
+internal sealed record GroupRow(
+    string[] Topics, DateTime? BackfillFrom, DateTime? BackfillUntil, bool BackfillDone, DateTime CreatedAt,
+    DateTime? SlotCreatedAt, DateTime? SlotRecreatedAt);
 
 /// <summary>A shard a member holds, and whether another member asked for it.</summary>
 internal readonly record struct LeaseGrant(int Shard, long Epoch, bool HandingOver);

@@ -9,6 +9,7 @@ internal sealed class ShardQueue(int shard)
 {
     private readonly List<StreamedEvent> _events = [];
     private readonly Dictionary<int, EventPosition> _lastAppended = [];
+    private readonly Dictionary<int, EventPosition> _handedOver = [];
     private int _head;
 
     public int Shard { get; } = shard;
@@ -44,7 +45,8 @@ internal sealed class ShardQueue(int shard)
     /// <summary>Adds a decoded event unless the group committed past it already (positions compare per node).</summary>
     public bool TryAppend(StreamedEvent e)
     {
-        if (Committed is { } done && done.Node == e.Position.Node && e.Position <= done)
+        // A table read after a lost slot was filtered by time: its positions do not order against streamed ones.
+        if (Committed is { } done && done.Node == e.Position.Node && e.Position.IsBackfill == done.IsBackfill && e.Position <= done)
         {
             return false;
         }
@@ -88,6 +90,20 @@ internal sealed class ShardQueue(int shard)
     /// </summary>
     public StreamedEvent PeekUndelivered(int offset) => _events[_head + Delivered + offset];
 
+    /// <summary>
+    /// The latest position ever handed over per node, to tell a redelivery from a first delivery
+    /// in the metrics.
+    /// </summary>
+    public bool FirstDelivery(EventPosition position)
+    {
+        if (_handedOver.TryGetValue(position.Node, out var last) && position <= last)
+        {
+            return false;
+        }
+        _handedOver[position.Node] = position;
+        return true;
+    }
+
     /// <summary>The owner received the next <paramref name="count"/> events.</summary>
     public void MarkDelivered(int count) => Delivered = Math.Min(Count, Delivered + count);
 
@@ -95,7 +111,7 @@ internal sealed class ShardQueue(int shard)
     /// Drops the events up to and including a committed position, in queue order (LSNs of
     /// different nodes do not compare); returns what was freed.
     /// </summary>
-    public (int Events, long Bytes) Commit(EventPosition position)
+    public (int Events, long Bytes) Commit(EventPosition position, Action<StreamedEvent>? committed = null)
     {
         var end = _head;
         // A member commits the last event it received, as a rule: look there first.
@@ -119,7 +135,8 @@ internal sealed class ShardQueue(int shard)
         {
             // Not buffered (an older commit, or one the broker never streamed): drop the leading
             // events of the same node up to it.
-            while (end < _events.Count && _events[end].Position.Node == position.Node && _events[end].Position <= position)
+            while (end < _events.Count && _events[end].Position.Node == position.Node
+                && _events[end].Position.IsBackfill == position.IsBackfill && _events[end].Position <= position)
             {
                 end++;
             }
@@ -133,6 +150,7 @@ internal sealed class ShardQueue(int shard)
         while (_head < end)
         {
             bytes += _events[_head].Size;
+            committed?.Invoke(_events[_head]);
             _events[_head] = null!;
             _head++;
             removed++;
@@ -145,6 +163,21 @@ internal sealed class ShardQueue(int shard)
             _head = 0;
         }
         return (removed, bytes);
+    }
+
+    /// <summary>
+    /// The group's slot was lost and the table is read again from the committed positions: what
+    /// is buffered comes again from there, so it goes now. Returns what was freed.
+    /// </summary>
+    public (int Events, long Bytes) ClearForReread()
+    {
+        var freed = (Count, Bytes);
+        _events.Clear();
+        _head = 0;
+        Delivered = 0;
+        Bytes = 0;
+        _lastAppended.Clear();
+        return freed;
     }
 
     /// <summary>The commit LSN of the oldest buffered event streamed from a node, which its slot must keep.</summary>

@@ -40,7 +40,7 @@ internal sealed class SlotReader : IAsyncDisposable
     public static async Task<SlotReader> OpenAsync(string connectionString, string slotName, CancellationToken cancellationToken,
         int node = 0, bool barriers = false)
     {
-        var connection = new LogicalReplicationConnection(connectionString)
+        var connection = new LogicalReplicationConnection(await ReplicationHost.ResolveAsync(connectionString, cancellationToken))
         {
             // Status (and the flush position) is reported this often even while idle.
             WalReceiverStatusInterval = TimeSpan.FromSeconds(1),

@@ -23,7 +23,10 @@ internal sealed partial class DatabaseHealthMonitor(
         ["", Admin.Descriptor.FullName, Producer.Descriptor.FullName, Consumer.Descriptor.FullName];
 
     private readonly Lock _gate = new();
-    private ServingStatus _status = ServingStatus.NotServing;
+    private volatile ServingStatus _status = ServingStatus.NotServing;
+
+    /// <summary>Whether health answers SERVING now (the health gauge reads it).</summary>
+    public bool IsServing => _status == ServingStatus.Serving;
 
     /// <summary>Sets the health service to report NOT_SERVING until the monitor says otherwise.</summary>
     public static HealthServiceImpl CreateHealthService(HealthServiceImpl health)

@@ -186,7 +186,7 @@ internal sealed class EventTransaction(
                     break;
                 case SequenceVerdict.Ahead:
                     results[i] = BatchResult.Rejected(new RpcException(new Status(StatusCode.Aborted,
-                        $"Out of order: producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}' but {state.NextSequence} is next. Send the earlier batches first.")));
+                        $"Out of order: producer '{batch.ProducerId}' sent sequence {batch.FirstSequence} to topic '{batch.Topic.Name}' but {Math.Max(state.NextSequence, 0)} is next. Send the earlier batches first.")));
                     break;
                 default:
                     results[i] = BatchResult.Rejected(new RpcException(new Status(StatusCode.FailedPrecondition,

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Threading.Channels;
 using EventStream.Broker.Reading;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Telemetry;
 using EventStream.Broker.Transport;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -32,13 +33,16 @@ internal sealed partial class EventWriter : BackgroundService
     private readonly ProduceOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<EventWriter> _logger;
+    private readonly BrokerMetrics _metrics;
     private readonly EventIdAllocator _ids = new();
     private readonly Channel<PendingBatch>[] _queues;
     private readonly CommitFeed? _feed;
 
     /// <param name="feed">Where committed ranges go for group-less readers that follow topics; none in hosts without them.</param>
-    public EventWriter(DatabaseEndpoint database, IOptions<ProduceOptions> options, TimeProvider timeProvider, ILogger<EventWriter> logger, CommitFeed? feed = null)
+    public EventWriter(DatabaseEndpoint database, IOptions<ProduceOptions> options, TimeProvider timeProvider, ILogger<EventWriter> logger,
+        BrokerMetrics metrics, CommitFeed? feed = null)
     {
+        _metrics = metrics;
         _feed = feed;
         _database = database;
         _options = options.Value;
@@ -157,6 +161,7 @@ internal sealed partial class EventWriter : BackgroundService
             for (var i = 0; i < batches.Count; i++)
             {
                 outcomes[i].Deliver(batches[i]);
+                Record(batches[i], outcomes[i]);
             }
         }
         catch (Exception e)
@@ -170,11 +175,33 @@ internal sealed partial class EventWriter : BackgroundService
             {
                 LogDatabaseUnavailable(_logger, batches.Count, e.Message);
             }
+            var errorType = (CallFailures.KnownStatus(e)?.StatusCode ?? StatusCode.Internal).ToString();
             foreach (var batch in batches)
             {
                 batch.Fail(e);
+                _metrics.Rejected(batch.Topic.Name, errorType);
             }
         }
+    }
+
+    /// <summary>Counts a batch stored now (a resent idempotent batch is not stored again) or refused.</summary>
+    private void Record(PendingBatch batch, BatchResult result)
+    {
+        if (result.Outcome is not { } outcome)
+        {
+            _metrics.Rejected(batch.Topic.Name, (CallFailures.KnownStatus(result.Error!)?.StatusCode ?? StatusCode.InvalidArgument).ToString());
+            return;
+        }
+        if (outcome.Duplicate || !_metrics.ProduceEnabled)
+        {
+            return;
+        }
+        long bytes = 0;
+        foreach (var row in batch.Events)
+        {
+            bytes += row.Payload.Length + (row.Key?.Length ?? 0);
+        }
+        _metrics.Produced(batch.Topic.Name, batch.Events.Count, bytes, batch.ReceivedAt);
     }
 
     private void FailQueued(Exception error)

@@ -16,6 +16,9 @@ internal sealed class PendingBatch(TopicInfo topic, IReadOnlyList<EventRow> even
 
     public long FirstSequence { get; } = firstSequence;
 
+    /// <summary>When the batch was read (a Stopwatch timestamp), for the ack latency.</summary>
+    public long ReceivedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     public Task<BatchOutcome> Outcome => _outcome.Task;
 
     public void Complete(BatchOutcome outcome) => _outcome.TrySetResult(outcome);

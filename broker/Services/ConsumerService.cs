@@ -1,4 +1,5 @@
 using EventStream.Broker.Consuming;
+using EventStream.Broker.Security;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Transport;
 using EventStream.Broker.Validation;
@@ -24,6 +25,8 @@ internal sealed class ConsumerService(
     // What events may take of one message (pushed batch or Poll answer), below the send limit.
     private readonly int _eventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
 
+    [Requires(AclOperation.Consume, AclResourceType.Group, "join.group")]
+    [Requires(AclOperation.Consume, AclResourceType.Topic, "join.topics", AllowsPatterns = true)]
     public override async Task Subscribe(IAsyncStreamReader<SubscribeRequest> requests, IServerStreamWriter<SubscribeResponse> responses, ServerCallContext context)
     {
         var token = context.CancellationToken;
@@ -38,6 +41,8 @@ internal sealed class ConsumerService(
         await session.RunAsync(requests, responses, token);
     }
 
+    [Requires(AclOperation.Consume, AclResourceType.Group, "subscription.group")]
+    [Requires(AclOperation.Consume, AclResourceType.Topic, "subscription.topics", AllowsPatterns = true)]
     public override async Task<PollResponse> Poll(PollRequest request, ServerCallContext context)
     {
         var token = context.CancellationToken;
@@ -77,6 +82,7 @@ internal sealed class ConsumerService(
         return response;
     }
 
+    [Requires(AclOperation.Consume, AclResourceType.Group, "group")]
     public override async Task<CommitResponse> Commit(CommitRequest request, ServerCallContext context)
     {
         ConsumerGroups.ValidateName(request.Group);
@@ -101,6 +107,7 @@ internal sealed class ConsumerService(
         return response;
     }
 
+    [Requires(AclOperation.Consume, AclResourceType.Group, "group")]
     public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)
     {
         ConsumerGroups.ValidateName(request.Group);

@@ -1,7 +1,9 @@
 using System.Threading.Channels;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Producing;
+using EventStream.Broker.Security;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Telemetry;
 using EventStream.Broker.Topics;
 using EventStream.Broker.Transport;
 using EventStream.Protocol.V1;
@@ -14,12 +16,13 @@ namespace EventStream.Broker.Services;
 /// <summary>eventstream.v1.Producer: validates batches and acknowledges them once committed.</summary>
 internal sealed class ProducerService(
     TopicRegistry topics, ClusterSettings cluster, EventWriter writer, CallFailures failures, IOptions<ProduceOptions> options,
-    IOptions<GrpcLimits> limits, IHostApplicationLifetime lifetime) : Producer.ProducerBase
+    IOptions<GrpcLimits> limits, IHostApplicationLifetime lifetime, CallAccess access, BrokerMetrics metrics) : Producer.ProducerBase
 {
     // What one event may take of a delivered message: an event past it could never be delivered.
     private readonly int _maxDeliveredEventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
     private readonly TimeSpan _idleStreamTimeout = limits.Value.IdleStreamTimeout;
 
+    [Requires(AclOperation.Produce, AclResourceType.Topic, "topic")]
     public override async Task<ProduceResponse> Produce(ProduceRequest request, ServerCallContext context)
     {
         var (batch, committed) = await QueueAsync(request, OrderKey(request, context), context.CancellationToken);
@@ -31,7 +34,9 @@ internal sealed class ProducerService(
     /// the waits for their commits overlap. Answers go out as commits finish, from one writer.
     /// When the broker begins to stop, the stream takes no more batches, answers those under way
     /// and ends with UNAVAILABLE, so the producer sends the rest through another broker.
+    /// A batch to a topic the caller may not produce to is answered PERMISSION_DENIED in the stream.
     /// </summary>
+    [CheckedInHandler(AclOperation.Produce, AclResourceType.Topic)]
     public override async Task ProduceStream(IAsyncStreamReader<ProduceStreamRequest> requests, IServerStreamWriter<ProduceStreamResponse> responses, ServerCallContext context)
     {
         using var inFlight = new SemaphoreSlim(options.Value.MaxStreamInFlight);
@@ -49,6 +54,7 @@ internal sealed class ProducerService(
                 Task<ProduceResponse> answer;
                 try
                 {
+                    await access.DemandAsync(context, AclOperation.Produce, AclResourceType.Topic, batch.Topic);
                     var (queued, committed) = await QueueAsync(batch, OrderKey(batch, context), context.CancellationToken);
                     answer = RespondWhenCommittedAsync(queued, committed);
                 }
@@ -97,11 +103,39 @@ internal sealed class ProducerService(
     /// <summary>Validates a batch and queues it for its writer; the returned task completes at commit.</summary>
     private async Task<(PendingBatch Batch, Task<BatchOutcome> Committed)> QueueAsync(ProduceRequest request, string orderKey, CancellationToken cancellationToken)
     {
-        var topic = await topics.ResolveForProduceAsync(request.Topic, cancellationToken);
-        var shardCount = await cluster.GetShardCountAsync(cancellationToken);
-        var batch = ProduceRequestReader.Read(request, topic, shardCount, options.Value, _maxDeliveredEventBytes);
+        TopicInfo? topic = null;
+        PendingBatch batch;
+        try
+        {
+            topic = await topics.ResolveForProduceAsync(request.Topic, cancellationToken);
+            var shardCount = await cluster.GetShardCountAsync(cancellationToken);
+            batch = ProduceRequestReader.Read(request, topic, shardCount, options.Value, _maxDeliveredEventBytes);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.Rejected(topic?.Name, (CallFailures.KnownStatus(e)?.StatusCode ?? StatusCode.Internal).ToString());
+            throw;
+        }
         // Not cancellable once queued: the commit may already be under way.
-        return (batch, writer.WriteAsync(batch, orderKey));
+        var committed = writer.WriteAsync(batch, orderKey);
+        return (batch, BrokerTracing.StartProduce(topic.Name, request.Events) is { } activity ? TracedAsync(activity, committed) : committed);
+    }
+
+    /// <summary>Ends a batch's span at its commit, marked as an error when it failed.</summary>
+    private static async Task<BatchOutcome> TracedAsync(System.Diagnostics.Activity activity, Task<BatchOutcome> committed)
+    {
+        using (activity)
+        {
+            try
+            {
+                return await committed;
+            }
+            catch (Exception e)
+            {
+                activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.GetType().Name);
+                throw;
+            }
+        }
     }
 
     private static ProduceResponse Respond(PendingBatch batch, BatchOutcome outcome)

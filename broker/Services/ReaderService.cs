@@ -1,5 +1,6 @@
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Reading;
+using EventStream.Broker.Security;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Topics;
 using EventStream.Broker.Transport;
@@ -17,6 +18,7 @@ internal sealed class ReaderService(
     private const int MaxEventsPerMessage = 500;
     private readonly int _eventBytes = DeliveryLimit.EventBytesFor(limits.Value.MaxSendMessageSize);
 
+    [Requires(AclOperation.Consume, AclResourceType.Topic, "topic")]
     public override async Task Read(ReadRequest request, IServerStreamWriter<ReadResponse> responses, ServerCallContext context)
     {
         var token = context.CancellationToken;

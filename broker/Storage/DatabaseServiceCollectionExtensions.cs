@@ -19,6 +19,7 @@ public static class DatabaseServiceCollectionExtensions
         services.AddOptions<EmbeddedPostgresOptions>().Bind(configuration.GetSection(EmbeddedPostgresOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DatabaseEndpoint>();
+        services.TryAddSingleton<ServerShutdowns>();
         services.AddHostedService(sp => sp.GetRequiredService<DatabaseEndpoint>());
         return services;
     }

@@ -49,4 +49,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(1116, LogLevel.Error, "The embedded PostgreSQL could not be started again; trying again in a second", EventName = "EmbeddedRestartFailed")]
     public static partial void EmbeddedRestartFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1117, LogLevel.Warning, "PostgreSQL at {Host}:{Port} is shutting down; its replication streams close and reconnect when it is back", EventName = "ServerShuttingDown")]
+    public static partial void ServerShuttingDown(ILogger logger, string host, int port);
 }

@@ -118,6 +118,16 @@ internal sealed class TopicRegistry(DatabaseEndpoint database, IOptions<TopicOpt
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>Ingest times of the topic's oldest and newest retained events (eventstream.topic_time_range, sql/013).</summary>
+    public async Task<(DateTime? Oldest, DateTime? Newest)> TimeRangeAsync(TopicInfo topic, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT oldest, newest FROM eventstream.topic_time_range($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = topic.Id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.IsDBNull(0) ? null : reader.GetDateTime(0), reader.IsDBNull(1) ? null : reader.GetDateTime(1));
+    }
+
     private async Task<TopicInfo> CreateIfMissingAsync(string name, CancellationToken cancellationToken) =>
         await InsertAsync(name, Options.DefaultRetention, "", cancellationToken)
         ?? await FindAsync(name, cancellationToken)

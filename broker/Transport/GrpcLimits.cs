@@ -14,8 +14,9 @@ internal sealed class GrpcLimits
     public int MaxSendMessageSize { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Streams (calls) one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS);
-    /// clients queue calls past it. Default 100.
+    /// Streaming calls (ProduceStream, Subscribe, health Watch) one connection may have open at once;
+    /// one more fails with RESOURCE_EXHAUSTED. HTTP/2 allows twice as many streams, so unary calls
+    /// still pass beside full streams. Default 100.
     /// </summary>
     public int MaxStreamsPerConnection { get; set; } = 100;
 

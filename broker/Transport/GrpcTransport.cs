@@ -1,5 +1,7 @@
 using System.IO.Compression;
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -12,15 +14,20 @@ namespace EventStream.Broker.Transport;
 /// </summary>
 internal static class GrpcTransport
 {
-    /// <summary>Adds grpc-dotnet with the limits of <c>EventStream:Grpc</c> and the failure interceptor.</summary>
+    /// <summary>
+    /// Adds grpc-dotnet with the limits of <c>EventStream:Grpc</c>, the stream limit and failure
+    /// interceptors, and services bound with checked request parsing.
+    /// </summary>
     public static IServiceCollection AddEventStreamGrpc(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<GrpcLimits>().Bind(configuration.GetSection(GrpcLimits.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GrpcLimits>, GrpcLimits.Validator>();
         services.AddSingleton<CallFailures>();
         services.AddSingleton<FailureInterceptor>();
+        services.AddSingleton<StreamLimitInterceptor>();
         services.AddGrpc(options =>
         {
+            options.Interceptors.Add<StreamLimitInterceptor>();
             options.Interceptors.Add<FailureInterceptor>();
             // Compressed only when the client lists gzip in grpc-accept-encoding.
             options.ResponseCompressionAlgorithm = "gzip";
@@ -32,6 +39,8 @@ internal static class GrpcTransport
             options.MaxSendMessageSize = limits.Value.MaxSendMessageSize;
         });
         services.AddGrpcReflection();
+        services.RemoveAll(typeof(IServiceMethodProvider<>));
+        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ParsingServiceMethodProvider<>));
         return services;
     }
 
@@ -45,7 +54,8 @@ internal static class GrpcTransport
         builder.ConfigureKestrel((context, kestrel) =>
         {
             var limits = context.Configuration.GetSection(GrpcLimits.SectionName).Get<GrpcLimits>() ?? new GrpcLimits();
-            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+            // Room beside a connection's full streaming calls (StreamLimitInterceptor) for unary calls.
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 2 * limits.MaxStreamsPerConnection;
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.Limits.Http2.InitialConnectionWindowSize = 8 * 1024 * 1024;
             kestrel.Limits.Http2.InitialStreamWindowSize = 4 * 1024 * 1024;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using EventStream.Client.Consumer;
@@ -161,6 +162,7 @@ public sealed class EventStreamConsumer : IAsyncDisposable
         {
             throw new InvalidOperationException("Only one ConsumeAsync enumeration of a consumer may run at a time.");
         }
+        Activity? processing = null;
         try
         {
             _runner.Start();
@@ -172,6 +174,8 @@ public sealed class EventStreamConsumer : IAsyncDisposable
                     // The caller asked for the next event: it is done with this one.
                     _state.MarkProcessed(current);
                     current = null;
+                    processing?.Dispose();
+                    processing = null;
                 }
                 cancellationToken.ThrowIfCancellationRequested();
                 await ReportShardChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -186,6 +190,7 @@ public sealed class EventStreamConsumer : IAsyncDisposable
                 current = _state.TryTakeEvent();
                 if (current is not null)
                 {
+                    processing = EventStreamTelemetry.StartProcess(current, Group);
                     yield return current;
                     continue;
                 }
@@ -194,6 +199,7 @@ public sealed class EventStreamConsumer : IAsyncDisposable
         }
         finally
         {
+            processing?.Dispose();
             Volatile.Write(ref _consuming, 0);
         }
     }

@@ -153,7 +153,14 @@ public sealed partial class EventStreamConsumerOptions
     /// </summary>
     public IList<Interceptor> Interceptors { get; set; } = new List<Interceptor>();
 
-    internal TransportSettings Transport => new(nameof(EventStreamConsumerOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors);
+    /// <summary>
+    /// Credentials for a broker with authentication on: <see cref="EventStreamCredentials.FromApiKey"/>,
+    /// <see cref="EventStreamCredentials.FromTokenProvider"/> (refreshing JWTs) or
+    /// <see cref="EventStreamCredentials.FromClientCertificate"/>. Default null: none are sent.
+    /// </summary>
+    public EventStreamCredentials? Credentials { get; set; }
+
+    internal TransportSettings Transport => new(nameof(EventStreamConsumerOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors, Credentials);
 
     internal EventStreamConsumerOptions Clone()
     {

@@ -31,8 +31,11 @@ public enum EventStreamErrorReason
     /// <summary>The call was cancelled (CANCELLED).</summary>
     Cancelled,
 
-    /// <summary>The caller has no valid credentials or may not do this (UNAUTHENTICATED, PERMISSION_DENIED).</summary>
-    Unauthorized,
+    /// <summary>
+    /// The broker refused the caller's credentials, or got none where it needs some (UNAUTHENTICATED): set the
+    /// options' <c>Credentials</c>, or replace a revoked or expired key or token. Not transient.
+    /// </summary>
+    Unauthenticated,
 
     /// <summary>The broker does not implement the method, e.g. an older version (UNIMPLEMENTED).</summary>
     NotSupported,
@@ -52,4 +55,10 @@ public enum EventStreamErrorReason
     /// uncommitted events again. Not transient.
     /// </summary>
     LeaseLost,
+
+    /// <summary>
+    /// The caller is authenticated but its ACLs do not allow the operation on that topic or group
+    /// (PERMISSION_DENIED). Not transient: an admin must grant the right.
+    /// </summary>
+    PermissionDenied,
 }

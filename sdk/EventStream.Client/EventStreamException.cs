@@ -13,7 +13,7 @@ namespace EventStream.Client;
 /// A failed event may or may not have been stored (an attempt may have succeeded without its answer
 /// arriving), unless the broker rejected it outright: <see cref="EventStreamErrorReason.TopicNotFound"/>,
 /// <see cref="EventStreamErrorReason.InvalidArgument"/>, <see cref="EventStreamErrorReason.LimitExceeded"/>,
-/// <see cref="EventStreamErrorReason.Unauthorized"/> and <see cref="EventStreamErrorReason.NotSupported"/>
+/// <see cref="EventStreamErrorReason.Unauthenticated"/>, <see cref="EventStreamErrorReason.PermissionDenied"/> and <see cref="EventStreamErrorReason.NotSupported"/>
 /// mean it was not.
 /// </remarks>
 public sealed class EventStreamException : Exception
@@ -53,7 +53,8 @@ public sealed class EventStreamException : Exception
         StatusCode.Aborted => (EventStreamErrorReason.SequenceConflict, true),
         StatusCode.FailedPrecondition => (EventStreamErrorReason.SequenceConflict, false),
         StatusCode.Cancelled => (EventStreamErrorReason.Cancelled, false),
-        StatusCode.PermissionDenied or StatusCode.Unauthenticated => (EventStreamErrorReason.Unauthorized, false),
+        StatusCode.Unauthenticated => (EventStreamErrorReason.Unauthenticated, false),
+        StatusCode.PermissionDenied => (EventStreamErrorReason.PermissionDenied, false),
         StatusCode.Unimplemented => (EventStreamErrorReason.NotSupported, false),
         StatusCode.Internal or StatusCode.DataLoss => (EventStreamErrorReason.Internal, false),
         _ => (EventStreamErrorReason.Unknown, false),

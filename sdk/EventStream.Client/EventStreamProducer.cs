@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using EventStream.Client.Producer;
@@ -186,6 +187,8 @@ public sealed partial class EventStreamProducer : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ValidateTopic(topic);
         var call = new ProduceCall<TResult>(result, cancellationToken);
+        var activity = EventStreamTelemetry.StartSend(topic, events.Count);
+        var traceParent = activity is null ? null : EventStreamTelemetry.TraceParent(activity);
         var now = _context.Time.GetUtcNow();
         var nowTimestamp = Timestamp.FromDateTimeOffset(now);
         var pending = new PendingEvent[events.Count];
@@ -195,19 +198,25 @@ public sealed partial class EventStreamProducer : IAsyncDisposable
             var producerEvent = events[i] ?? throw new ArgumentException("The events must not contain null.", nameof(events));
             var producerTime = producerEvent.ProducerTime ?? now;
             var encoded = EventEncoder.Encode(producerEvent, producerEvent.ProducerTime is { } own ? Timestamp.FromDateTimeOffset(own) : nowTimestamp,
-                chunks, pending.Length - i);
+                chunks, pending.Length - i, traceParent);
             var size = EventEncoder.SizeInRequest(encoded.Length);
             if (size > _options.MaxEventBytes)
             {
+                activity?.SetStatus(ActivityStatusCode.Error, nameof(EventStreamErrorReason)).Dispose();
                 return Task.FromException<TResult>(ProduceErrors.TooLarge(topic, size, _options.MaxEventBytes));
             }
             pending[i] = new PendingEvent(encoded, size, producerTime, call);
         }
         if (cancellationToken.IsCancellationRequested)
         {
+            activity?.Dispose();
             return Task.FromCanceled<TResult>(cancellationToken);
         }
         call.Track(pending);
+        if (activity is not null)
+        {
+            EventStreamTelemetry.EndWhenDone(activity, call.Task);
+        }
         var target = GetTopic(topic);
         target.Enqueue(pending);
         if (cancellationToken.CanBeCanceled && !call.Task.IsCompleted)

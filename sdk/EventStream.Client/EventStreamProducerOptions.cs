@@ -171,7 +171,14 @@ public sealed class EventStreamProducerOptions
     /// <summary>The largest encoded event that fits a request.</summary>
     internal int MaxEventBytes => MaxRequestBytes - RequestEnvelopeBytes;
 
-    internal TransportSettings Transport => new(nameof(EventStreamProducerOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors);
+    /// <summary>
+    /// Credentials for a broker with authentication on: <see cref="EventStreamCredentials.FromApiKey"/>,
+    /// <see cref="EventStreamCredentials.FromTokenProvider"/> (refreshing JWTs) or
+    /// <see cref="EventStreamCredentials.FromClientCertificate"/>. Default null: none are sent.
+    /// </summary>
+    public EventStreamCredentials? Credentials { get; set; }
+
+    internal TransportSettings Transport => new(nameof(EventStreamProducerOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors, Credentials);
 
     internal EventStreamProducerOptions Clone()
     {

@@ -26,7 +26,13 @@ public sealed class EventStreamReaderOptions
     /// <summary>Interceptors applied to every call, the first in the list outermost. Default empty.</summary>
     public IList<Interceptor> Interceptors { get; set; } = new List<Interceptor>();
 
-    internal TransportSettings Transport => new(nameof(EventStreamReaderOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors);
+    /// <summary>
+    /// Credentials for a broker with authentication on (an API key, a password, a token provider or a
+    /// client certificate; see <see cref="EventStreamCredentials"/>). Default null: none are sent.
+    /// </summary>
+    public EventStreamCredentials? Credentials { get; set; }
+
+    internal TransportSettings Transport => new(nameof(EventStreamReaderOptions), Address, Channel, ChannelOptions, HttpHandler, Interceptors, Credentials);
 
     internal EventStreamReaderOptions Clone()
     {

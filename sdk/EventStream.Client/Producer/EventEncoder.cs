@@ -16,7 +16,9 @@ internal static class EventEncoder
     /// <param name="producerTime">Its producer time; messages only read it, so events may share one.</param>
     /// <param name="chunks">Where the call's events are encoded.</param>
     /// <param name="eventsLeft">The call's events still to encode, this one included, to size new chunks.</param>
-    public static ReadOnlyMemory<byte> Encode(ProducerEvent producerEvent, Timestamp producerTime, EncodedChunks chunks, int eventsLeft)
+    /// <param name="traceParent">The producer span's context, added as the traceparent header unless the event has one; null for none.</param>
+    public static ReadOnlyMemory<byte> Encode(ProducerEvent producerEvent, Timestamp producerTime, EncodedChunks chunks, int eventsLeft,
+        string? traceParent = null)
     {
         // Wrapped, not copied: the message lives only until it is written below.
         var data = new EventData
@@ -39,6 +41,10 @@ internal static class EventEncoder
                 }
                 data.Headers[name] = value;
             }
+        }
+        if (traceParent is not null && !data.Headers.ContainsKey(EventStreamTelemetry.TraceParentHeader))
+        {
+            data.Headers[EventStreamTelemetry.TraceParentHeader] = traceParent;
         }
         if (!string.IsNullOrEmpty(producerEvent.ContentType))
         {

@@ -24,7 +24,7 @@ internal abstract class BrokerConnector(IList<Interceptor> interceptors)
 }
 
 /// <summary>Channels from the options alone: the user's <see cref="GrpcChannel"/>, or ones the SDK creates and disposes.</summary>
-internal sealed class OptionsConnector(TransportSettings settings) : BrokerConnector(settings.Interceptors)
+internal sealed class OptionsConnector(TransportSettings settings) : BrokerConnector(settings.AllInterceptors)
 {
     public override BrokerChannel Connect() => settings.Channel is { } channel
         ? new BrokerChannel(Intercept(channel.CreateCallInvoker()), channel.Target)
@@ -36,6 +36,7 @@ internal sealed class OptionsConnector(TransportSettings settings) : BrokerConne
     {
         var options = settings.ChannelOptions is { } configured ? ChannelSettings.Copy(configured) : new GrpcChannelOptions();
         ChannelSettings.ApplyDefaults(options);
+        settings.ApplyCredentials(options);
         if (settings.HttpHandler is { } handler)
         {
             options.HttpHandler = handler;
@@ -43,7 +44,7 @@ internal sealed class OptionsConnector(TransportSettings settings) : BrokerConne
         }
         else if (options.HttpHandler is null && options.HttpClient is null)
         {
-            options.HttpHandler = ChannelSettings.CreateDefaultHandler();
+            options.HttpHandler = settings.CreateDefaultHandler();
             options.DisposeHttpClient = true;
         }
         else if (redirect)

@@ -18,7 +18,7 @@ internal sealed class ClientFactoryConnector : BrokerConnector
     private readonly Uri _address;
 
     private ClientFactoryConnector(IServiceProvider services, string name, TransportSettings settings)
-        : base(settings.Interceptors)
+        : base(settings.AllInterceptors)
     {
         _factory = services.GetRequiredService<GrpcClientFactory>();
         _redirects = services.GetRequiredService<RedirectClients>();

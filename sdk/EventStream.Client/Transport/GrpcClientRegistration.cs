@@ -34,7 +34,7 @@ internal static class GrpcClientRegistration
         return services
             .AddGrpcClient<BrokerClient>(name, (provider, client) =>
                 client.Address = Uri.TryCreate(settings(provider).Address, UriKind.Absolute, out var address) ? address : null)
-            .ConfigurePrimaryHttpMessageHandler(provider => settings(provider).HttpHandler ?? ChannelSettings.CreateDefaultHandler())
+            .ConfigurePrimaryHttpMessageHandler(provider => settings(provider).HttpHandler ?? settings(provider).CreateDefaultHandler())
             .ConfigureChannel((provider, channel) =>
             {
                 if (settings(provider).ChannelOptions is { } configured)
@@ -42,6 +42,7 @@ internal static class GrpcClientRegistration
                     ChannelSettings.Overlay(configured, channel);
                 }
                 ChannelSettings.ApplyDefaults(channel);
+                settings(provider).ApplyCredentials(channel);
             });
     }
 

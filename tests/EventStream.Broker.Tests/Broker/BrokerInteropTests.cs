@@ -28,10 +28,10 @@ public sealed class BrokerInteropTests(BrokerFixture broker)
     }
 
     [Theory]
-    [InlineData(new byte[] { 0, 0, 0, 0, 50, 1, 2 })]
-    [InlineData(new byte[] { 7, 0, 0, 0, 0 })]
-    [InlineData(new byte[] { 0, 0, 0, 0, 2, 0xFF, 0xFF })]
-    public async Task Malformed_frame_gets_an_error_status_and_the_broker_stays_up(byte[] body)
+    [InlineData(new byte[] { 0, 0, 0, 0, 50, 1, 2 }, "13")]
+    [InlineData(new byte[] { 7, 0, 0, 0, 0 }, "2")]
+    [InlineData(new byte[] { 0, 0, 0, 0, 2, 0xFF, 0xFF }, "3")]
+    public async Task Malformed_frame_gets_an_error_status_and_the_broker_stays_up(byte[] body, string expected)
     {
         using var http = new HttpClient(new SocketsHttpHandler());
         var content = new ByteArrayContent(body);
@@ -45,9 +45,10 @@ public sealed class BrokerInteropTests(BrokerFixture broker)
         using var response = await http.SendAsync(request);
         await response.Content.ReadAsByteArrayAsync();
 
-        // grpc-dotnet answers a request message it cannot read with UNKNOWN (unary calls) or INTERNAL.
+        // A cut frame is INTERNAL and a bad compression flag UNKNOWN (both grpc-dotnet's, before any
+        // broker code); a whole frame whose message cannot be parsed is INVALID_ARGUMENT.
         var status = response.Headers.TryGetValues("grpc-status", out var values) ? values.Single() : response.TrailingHeaders.GetValues("grpc-status").Single();
-        Assert.Contains(status, new[] { "2", "13" });
+        Assert.Equal(expected, status);
         await broker.Process.WaitUntilServingAsync(TimeSpan.FromSeconds(5));
     }
 

@@ -50,7 +50,7 @@ public sealed class BackfillReaderTests(PostgresFixture fixture) : IAsyncLifetim
     private async Task<List<StreamedEvent>> ReadAsync(int[] topics, Dictionary<int, EventPosition> committed)
     {
         var read = new List<StreamedEvent>();
-        await foreach (var batch in BackfillReader.ReadAsync(_database, null, topics, DateTime.MinValue.ToUniversalTime(), DateTime.MaxValue.ToUniversalTime(), committed, TestTimeout.Token()))
+        await foreach (var batch in BackfillReader.ReadAsync(_database, null, topics, DateTime.MinValue.ToUniversalTime(), DateTime.MaxValue.ToUniversalTime(), committed, new Dictionary<int, DateTime>(), TestTimeout.Token()))
         {
             read.AddRange(batch);
         }

@@ -150,7 +150,7 @@ public sealed class LargeEventTests(BrokerFixture broker)
         await ProduceLargeAsync(Channel, subscription.Topics.Single(), count, size, perRequest);
         var admin = new Admin.AdminClient(Channel);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await admin.DescribeGroupAsync(new DescribeGroupRequest { Group = subscription.Group })).Shards.Sum(s => s.LagEvents) < count)
+        while ((await admin.DescribeGroupAsync(new DescribeGroupRequest { Group = subscription.Group })).Shards.Sum(s => s.BufferedEvents) < count)
         {
             Assert.True(DateTime.UtcNow < deadline, "Timed out waiting until the group buffered every event.");
             await Task.Delay(50);

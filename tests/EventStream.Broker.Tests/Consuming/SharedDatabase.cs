@@ -28,13 +28,19 @@ internal sealed class SharedDatabase : IAsyncDisposable
         new(await fixture.CreateDatabaseAsync(TestTimeout.Token()), leaseDuration);
 
     /// <summary>Starts a broker on the database and waits until it serves.</summary>
-    public async Task<BrokerProcess> StartBrokerAsync()
+    /// <param name="settings">More configuration, as environment variables.</param>
+    public async Task<BrokerProcess> StartBrokerAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
-        var broker = BrokerProcess.Start(new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__EventStream"] = ConnectionString,
             ["EventStream__Cluster__CoordinatorLeaseDuration"] = _leaseDuration.ToString("c", CultureInfo.InvariantCulture),
-        });
+        };
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+        var broker = BrokerProcess.Start(environment);
         _brokers.Add(broker);
         await broker.WaitUntilServingAsync();
         return broker;

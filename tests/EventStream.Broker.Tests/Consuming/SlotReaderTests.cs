@@ -41,7 +41,7 @@ public sealed class SlotReaderTests(PostgresFixture fixture) : IAsyncLifetime
         {
             // Committed after the slot's consistent point, so only the stream may carry it.
             await InsertAsync(4);
-            await foreach (var e in BackfillReader.ReadAsync(_database, created.SnapshotName, [_topic], DateTime.MinValue.ToUniversalTime(), DateTime.MaxValue.ToUniversalTime(), new Dictionary<int, EventPosition>(), ct))
+            await foreach (var e in BackfillReader.ReadAsync(_database, created.SnapshotName, [_topic], DateTime.MinValue.ToUniversalTime(), DateTime.MaxValue.ToUniversalTime(), new Dictionary<int, EventPosition>(), new Dictionary<int, DateTime>(), ct))
             {
                 backfill.AddRange(e);
             }

@@ -41,8 +41,12 @@ public sealed class BadInputTests(BrokerFixture broker)
         ["NUL in a producer id"] = (StatusCode.InvalidArgument, "producer_id", (c, t) => Produce(c, Batch(t, [Event(null, "x")], producerId: "p\0"))),
         ["NUL in a header value"] = (StatusCode.InvalidArgument, "headers", (c, t) => Produce(c, Batch(t, [new EventData { Headers = { ["h"] = "a\0" } }]))),
         ["NUL in a content type"] = (StatusCode.InvalidArgument, "content_type", (c, t) => Produce(c, Batch(t, [new EventData { ContentType = "text/\0" }]))),
-        // Refused by the protobuf parser, before any handler runs: grpc-dotnet answers UNKNOWN.
-        ["invalid UTF-8 in a content type"] = (StatusCode.Unknown, "", ProduceInvalidUtf8Async),
+        // Refused by the protobuf parser, before any handler runs.
+        ["invalid UTF-8 in a content type"] = (StatusCode.InvalidArgument, "invalid UTF-8", ProduceInvalidUtf8Async),
+        ["truncated request message"] = (StatusCode.InvalidArgument, "could not be parsed", ProduceTruncatedAsync),
+        // Sequences: a producer never seen must start at 0, and is told so.
+        ["new producer starting past 0"] = (StatusCode.Aborted, "but 0 is next", (c, t) =>
+            Produce(c, Batch(t, [Event("k", "x")], producerId: "p-" + Guid.NewGuid().ToString("N"), firstSequence: 5))),
         // Sizes: every byte of an event counts.
         ["content type pushing an event past its limit"] = (StatusCode.InvalidArgument, "the limit is", (c, t) => Produce(c, Batch(t,
             [new EventData { Data = ByteString.CopyFrom(new byte[1024 * 1024 - 10]), ContentType = new string('c', 100) }]))),
@@ -193,14 +197,22 @@ public sealed class BadInputTests(BrokerFixture broker)
         new Consumer.ConsumerClient(channel).CommitAsync(new CommitRequest { Group = group, MemberId = member, Commits = { commits ?? [] } }).ResponseAsync;
 
     /// <summary>A Produce whose content type is the bytes FF FF, which no client library would send as a string.</summary>
-    private static async Task ProduceInvalidUtf8Async(GrpcChannel channel, string topic)
+    private static Task ProduceInvalidUtf8Async(GrpcChannel channel, string topic)
     {
         var bytes = Batch(topic, [new EventData { ContentType = "@@" }]).ToByteArray();
         var at = bytes.AsSpan().IndexOf("@@"u8);
         bytes[at] = 0xFF;
         bytes[at + 1] = 0xFF;
+        return ProduceRawAsync(channel, bytes);
+    }
+
+    private static Task ProduceTruncatedAsync(GrpcChannel channel, string topic) =>
+        ProduceRawAsync(channel, Batch(topic, [Event("k", "a value cut short")]).ToByteArray()[..^4]);
+
+    private static async Task ProduceRawAsync(GrpcChannel channel, byte[] request)
+    {
         var raw = Marshallers.Create(b => b, b => b);
         var method = new Method<byte[], byte[]>(MethodType.Unary, "eventstream.v1.Producer", "Produce", raw, raw);
-        await channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(), bytes);
+        await channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(), request);
     }
 }

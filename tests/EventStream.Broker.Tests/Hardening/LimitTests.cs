@@ -16,6 +16,7 @@ namespace EventStream.Broker.Tests.Hardening;
 public sealed class LimitTests(LimitTests.LimitedBroker limited) : IClassFixture<LimitTests.LimitedBroker>
 {
     private const int MaxGroups = 3;
+    private const int MaxStreams = 3;
     private BrokerProcess Broker => limited.Process;
 
     /// <summary>A broker of its own, with low limits.</summary>
@@ -36,6 +37,7 @@ public sealed class LimitTests(LimitTests.LimitedBroker limited) : IClassFixture
                 ["EventStream__Consume__MaxMembersPerGroup"] = "1",
                 ["EventStream__Grpc__IdleStreamTimeout"] = "00:00:01",
                 ["EventStream__Grpc__MaxSendMessageSize"] = "131072",
+                ["EventStream__Grpc__MaxStreamsPerConnection"] = MaxStreams.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
             await Process.WaitUntilServingAsync();
         }
@@ -77,6 +79,36 @@ public sealed class LimitTests(LimitTests.LimitedBroker limited) : IClassFixture
     }
 
     [Fact]
+    public async Task New_groups_joining_at_once_never_pass_the_limit()
+    {
+        var topic = await CreateTopicAsync(Broker.Channel);
+        var names = Enumerable.Range(0, 8).Select(_ => "g-r-" + Guid.NewGuid().ToString("N")).ToList();
+
+        var joins = names.Select(async name =>
+        {
+            try
+            {
+                await PollAsync(Subscription(name, [topic]));
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode;
+            }
+        }).ToList();
+        var outcomes = await Task.WhenAll(joins);
+
+        var groups = (await new Admin.AdminClient(Broker.Channel).ListGroupsAsync(new ListGroupsRequest()).ResponseAsync).Groups;
+        Assert.True(groups.Count <= MaxGroups, $"{groups.Count} groups exist; the limit is {MaxGroups}");
+        Assert.All(outcomes, o => Assert.True(o is StatusCode.OK or StatusCode.ResourceExhausted, $"unexpected {o}"));
+        Assert.Contains(StatusCode.ResourceExhausted, outcomes);
+        foreach (var group in groups.Select(g => g.Group).Where(names.Contains))
+        {
+            await DeleteGroupAsync(group);
+        }
+    }
+
+    [Fact]
     public async Task Members_past_the_limit_are_refused_and_the_member_in_place_renews()
     {
         var topic = await CreateTopicAsync(Broker.Channel);
@@ -89,6 +121,48 @@ public sealed class LimitTests(LimitTests.LimitedBroker limited) : IClassFixture
         Assert.Contains("EventStream:Consume:MaxMembersPerGroup", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(first.MemberId, (await PollAsync(Subscription(group, [topic], memberId: "one"))).MemberId);
         await DeleteGroupAsync(group);
+    }
+
+    [Fact]
+    public async Task A_streaming_call_past_the_connection_limit_is_refused_and_unary_calls_still_pass()
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(Broker.Address);
+        var health = new Grpc.Health.V1.Health.HealthClient(channel);
+        var watches = new List<AsyncServerStreamingCall<Grpc.Health.V1.HealthCheckResponse>>();
+        for (var i = 0; i < MaxStreams; i++)
+        {
+            var watch = health.Watch(new Grpc.Health.V1.HealthCheckRequest());
+            Assert.True(await watch.ResponseStream.MoveNext(TestTimeout.Token(30)));
+            watches.Add(watch);
+        }
+
+        using var extra = health.Watch(new Grpc.Health.V1.HealthCheckRequest());
+        var error = await Assert.ThrowsAsync<RpcException>(() => extra.ResponseStream.MoveNext(TestTimeout.Token(30)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("EventStream:Grpc:MaxStreamsPerConnection", error.Status.Detail, StringComparison.Ordinal);
+        await CreateTopicAsync(channel);
+        // A stream that ends makes room for another.
+        watches[0].Dispose();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var again = health.Watch(new Grpc.Health.V1.HealthCheckRequest());
+            try
+            {
+                Assert.True(await again.ResponseStream.MoveNext(TestTimeout.Token(30)));
+                break;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted && DateTime.UtcNow < deadline)
+            {
+                // The ended stream's handler has not finished yet.
+                await Task.Delay(50);
+            }
+        }
+        foreach (var watch in watches.Skip(1))
+        {
+            watch.Dispose();
+        }
     }
 
     [Fact]

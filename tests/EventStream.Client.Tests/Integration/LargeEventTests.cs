@@ -52,7 +52,7 @@ public sealed class LargeEventTests(BrokerFixture broker)
     {
         var admin = new Admin.AdminClient(broker.Channel);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await admin.DescribeGroupAsync(new DescribeGroupRequest { Group = group })).Shards.Sum(s => s.LagEvents) < count)
+        while ((await admin.DescribeGroupAsync(new DescribeGroupRequest { Group = group })).Shards.Sum(s => s.BufferedEvents) < count)
         {
             Assert.True(DateTime.UtcNow < deadline, "Timed out waiting until the group buffered every event.");
             await Task.Delay(50);
