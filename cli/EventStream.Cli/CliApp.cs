@@ -28,11 +28,11 @@ internal static class CliApp
         var tables = ConsoleFor(stdout, Console.IsOutputRedirected);
         var progress = ConsoleFor(stderr, Console.IsErrorRedirected);
 
-        var root = new RootCommand("eventstream: topics, produce, consume and consumer groups of an EventStream broker")
+        var root = new RootCommand("eventstream: topics, produce, consume and consumer groups of an EventStream broker");
+        foreach (var option in GlobalOptions.All)
         {
-            GlobalOptions.Broker,
-            GlobalOptions.Profile,
-        };
+            root.Options.Add(option);
+        }
         root.Subcommands.Add(TopicCommands.Create(tables));
         root.Subcommands.Add(ProduceCommand.Create(progress));
         root.Subcommands.Add(ConsumeCommand.Create(stdout));

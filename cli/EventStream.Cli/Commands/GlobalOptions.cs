@@ -11,30 +11,48 @@ internal static class GlobalOptions
 {
     public static readonly Option<string?> Broker = new("--broker", "-b")
     {
-        Description = $"Broker address (default: ${BrokerAddress.BrokerVariable}, the profile file, or {BrokerAddress.Default})",
+        Description = $"Broker address (default: ${ConnectionSettings.BrokerVariable}, the profile file, or {ConnectionSettings.DefaultAddress})",
         Recursive = true,
     };
 
     public static readonly Option<string?> Profile = new("--profile")
     {
-        Description = $"Profile of the profile file (${BrokerAddress.ConfigVariable} or ~/.config/eventstream/profiles) to take the broker from",
+        Description = $"Profile of the profile file (${ConnectionSettings.ConfigVariable} or ~/.config/eventstream/profiles) to take settings from",
         Recursive = true,
     };
 
-    public static BrokerConnection Connect(ParseResult parse) =>
-        new(BrokerAddress.Resolve(parse.GetValue(Broker), parse.GetValue(Profile)));
+    public static readonly Option<string?> ApiKey = new("--api-key") { Description = "API key (default: $EVENTSTREAM_API_KEY or the profile's api_key)", Recursive = true };
 
+    public static readonly Option<string?> Token = new("--token") { Description = "Bearer token, a JWT (default: $EVENTSTREAM_TOKEN or the profile's token)", Recursive = true };
+
+    public static readonly Option<string?> User = new("--user") { Description = "User for password authentication (default: $EVENTSTREAM_USER or the profile's user)", Recursive = true };
+
+    public static readonly Option<string?> Password = new("--password") { Description = "Password (default: $EVENTSTREAM_PASSWORD or the profile's password)", Recursive = true };
+
+    public static readonly Option<string?> Certificate = new("--cert") { Description = "Client certificate, PEM, for mutual TLS (default: $EVENTSTREAM_CERT or the profile's cert)", Recursive = true };
+
+    public static readonly Option<string?> CertificateKey = new("--cert-key") { Description = "The client certificate's private key, PEM, when not in the certificate's file", Recursive = true };
+
+    public static IEnumerable<Option> All => [Broker, Profile, ApiKey, Token, User, Password, Certificate, CertificateKey];
+
+    public static BrokerConnection Connect(ParseResult parse) => new(Settings(parse));
+
+    /// <summary>The broker's address for error messages, even when the settings do not resolve.</summary>
     public static string AddressOf(ParseResult parse)
     {
         try
         {
-            return BrokerAddress.Resolve(parse.GetValue(Broker), parse.GetValue(Profile));
+            return Settings(parse).Address;
         }
         catch (Failures.CliException)
         {
-            return parse.GetValue(Broker) ?? BrokerAddress.Default;
+            return parse.GetValue(Broker) ?? ConnectionSettings.DefaultAddress;
         }
     }
+
+    private static ConnectionSettings Settings(ParseResult parse) => ConnectionSettings.Resolve(new ConnectionSettings.Given(
+        parse.GetValue(Broker), parse.GetValue(Profile), parse.GetValue(ApiKey), parse.GetValue(Token),
+        parse.GetValue(User), parse.GetValue(Password), parse.GetValue(Certificate), parse.GetValue(CertificateKey)));
 }
 
 /// <summary>--earliest, --latest, --since and --at: at most one.</summary>

@@ -42,6 +42,7 @@ internal static class ErrorReport
         StatusCode.InvalidArgument or StatusCode.OutOfRange => ExitCodes.Usage,
         StatusCode.NotFound or StatusCode.AlreadyExists => ExitCodes.NotFound,
         StatusCode.Unavailable or StatusCode.DeadlineExceeded => ExitCodes.Unavailable,
+        StatusCode.Unauthenticated or StatusCode.PermissionDenied => ExitCodes.Denied,
         _ => ExitCodes.Failed,
     };
 }

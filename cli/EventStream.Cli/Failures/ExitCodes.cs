@@ -17,6 +17,9 @@ internal static class ExitCodes
     /// <summary>The broker cannot be reached, is not serving, or did not answer in time.</summary>
     public const int Unavailable = 4;
 
+    /// <summary>The broker refused the caller: no or wrong credentials, or no right to do this.</summary>
+    public const int Denied = 5;
+
     /// <summary>Ctrl-C or SIGTERM cut a command other than consume short (128 + SIGINT).</summary>
     public const int Interrupted = 130;
 }
