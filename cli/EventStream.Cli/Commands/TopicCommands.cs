@@ -84,6 +84,8 @@ internal static class TopicCommands
             grid.AddRow("shards", d.ShardCount.ToString(CultureInfo.InvariantCulture));
             grid.AddRow("events (estimate)", d.ApproximateEventCount.ToString("N0", CultureInfo.InvariantCulture));
             grid.AddRow("bytes (estimate)", d.ApproximateSizeBytes.ToString("N0", CultureInfo.InvariantCulture));
+            grid.AddRow("oldest event", Time(d.OldestEventTime));
+            grid.AddRow("newest event", Time(d.NewestEventTime));
             stdout.Write(grid);
         });
         return command;

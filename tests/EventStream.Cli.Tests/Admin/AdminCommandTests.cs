@@ -18,6 +18,7 @@ public sealed class AdminCommandTests(CliBrokerFixture fixture)
         Assert.Contains("2d", described.Stdout, StringComparison.Ordinal);
         Assert.Contains("orders", described.Stdout, StringComparison.Ordinal);
         Assert.Contains("32", described.Stdout, StringComparison.Ordinal);
+        Assert.Contains("oldest event", described.Stdout, StringComparison.Ordinal);
 
         var altered = await fixture.RunAsync($"topic alter {topic} --retention 12h --description payments");
         Assert.True(altered.ExitCode == 0, altered.Stderr);
