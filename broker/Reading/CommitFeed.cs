@@ -53,9 +53,10 @@ internal sealed class CommitFeed(DatabaseEndpoint database, ILogger<CommitFeed> 
                 await command.ExecuteNonQueryAsync(stoppingToken);
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // Followers lose their channel when the database goes away, and read again.
+                // Never ends the loop (a failed hosted service stops the broker). Followers lose their
+                // channel when the database goes away, and read again.
                 ReadLog.NoticesNotSent(logger, batch.Count, e.Message);
                 await Task.Delay(RetryDelay, stoppingToken);
             }
