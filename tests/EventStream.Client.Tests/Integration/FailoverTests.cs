@@ -52,8 +52,20 @@ public sealed class FailoverTests
             await Task.WhenAll(producers);
 
             var expected = acknowledged.ToHashSet();
-            await Wait.UntilAsync(() => expected.IsSubsetOf(members.SelectMany(m => m.Received).Select(e => e.GetPayloadString())),
-                "every acknowledged event was consumed", TimeSpan.FromSeconds(120));
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (true)
+            {
+                var missing = expected.Except(members.SelectMany(m => m.Received).Select(e => e.GetPayloadString())).ToList();
+                if (missing.Count == 0)
+                {
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < deadline,
+                    $"{missing.Count} of {expected.Count} acknowledged events were not consumed, e.g. {string.Join(", ", missing.Take(5))}; " +
+                    $"members received {string.Join(", ", members.Select(m => $"{m.Received.Count} ({m.Consumer.Assignment.Count} shards, {m.Failure?.Message ?? "no failure"})"))}.\n" +
+                    broker.Output[Math.Max(0, broker.Output.Length - 20_000)..]);
+                await Task.Delay(100);
+            }
             foreach (var member in members)
             {
                 Assert.Null(member.Failure);
