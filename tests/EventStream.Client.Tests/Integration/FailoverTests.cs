@@ -25,17 +25,9 @@ public sealed class FailoverTests
         var topic = "t-" + Guid.NewGuid().ToString("N");
         await new Admin.AdminClient(broker.Channel).CreateTopicAsync(new CreateTopicRequest { Name = topic });
         var group = "g-" + Guid.NewGuid().ToString("N");
-        var members = Enumerable.Range(0, 3).Select(_ => new BackgroundConsumer(new EventStreamConsumer(new EventStreamConsumerOptions
-        {
-            Address = broker.Address,
-            Group = group,
-            Topics = { topic },
-            SessionTimeout = TimeSpan.FromSeconds(3),
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
-            AutoCommitInterval = TimeSpan.FromMilliseconds(200),
-            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-            MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
-        }))).ToList();
+        var members = Enumerable.Range(0, 3)
+            .Select(_ => new BackgroundConsumer(new EventStreamConsumer(BrokerFixture.TestConsumerOptions(broker.Address, group, topic))))
+            .ToList();
         try
         {
             await Wait.UntilAsync(() => members.Sum(m => m.Consumer.Assignment.Count) == 32, "the members share every shard", TimeSpan.FromSeconds(60));
