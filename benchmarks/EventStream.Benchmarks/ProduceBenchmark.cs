@@ -10,7 +10,7 @@ internal static class ProduceBenchmark
 {
     public static async Task<(string Name, int Id)> CreateTopicAsync(BenchmarkBroker broker, string name)
     {
-        await new Admin.AdminClient(broker.Process.Channel).CreateTopicAsync(new CreateTopicRequest { Name = name });
+        await new Admin.AdminClient(broker.Channel).CreateTopicAsync(new CreateTopicRequest { Name = name });
         await using var command = broker.Database.CreateCommand("SELECT topic_id FROM eventstream.topics WHERE name = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = name });
         return (name, (int)(await command.ExecuteScalarAsync())!);
@@ -38,7 +38,7 @@ internal static class ProduceBenchmark
     /// </summary>
     public static async Task<double> MeasureThroughputAsync(BenchmarkBroker broker, string topic, int events, int payloadBytes)
     {
-        await using var producer = new EventStreamProducer(new EventStreamProducerOptions { Address = broker.Process.Address });
+        await using var producer = new EventStreamProducer(broker.ProducerOptions());
         var payload = new byte[payloadBytes];
         Random.Shared.NextBytes(payload);
         var watch = Stopwatch.StartNew();
@@ -62,7 +62,7 @@ internal static class ProduceBenchmark
 
     public static async Task<LatencySummary> MeasureLatencyAsync(BenchmarkBroker broker, string topic, int rate, int seconds, int payloadBytes)
     {
-        await using var producer = new EventStreamProducer(new EventStreamProducerOptions { Address = broker.Process.Address });
+        await using var producer = new EventStreamProducer(broker.ProducerOptions());
         var payload = new byte[payloadBytes];
         Random.Shared.NextBytes(payload);
         var total = rate * seconds;

@@ -3,6 +3,7 @@ using EventStream.Benchmarks;
 
 // produce: raw COPY baseline vs SDK -> broker -> PostgreSQL, interleaved rounds on one machine,
 //          then ack latency at a fixed rate. Options: --events N --rounds N --rate N --seconds N
+//          --api-keys 1 (authentication on: every call presents an API key)
 // consume: a group of 1 and of 4 members against the producers' rate, then ack -> delivery
 //          latency at --rate (default 20,000) events/s. With --replay N: only a new group reading
 //          N stored events from earliest. With --events 0: only the latency and the steady load.
@@ -12,8 +13,8 @@ if (args.FirstOrDefault() == "consume")
     return;
 }
 var settings = BenchmarkSettings.Parse(args.FirstOrDefault() == "produce" ? args[1..] : args);
-Console.WriteLine($"Starting a broker on a fresh embedded PostgreSQL ({Environment.ProcessorCount} cores)...");
-await using var broker = await BenchmarkBroker.StartAsync();
+Console.WriteLine($"Starting a broker on a fresh embedded PostgreSQL ({Environment.ProcessorCount} cores){(settings.ApiKeys ? ", API keys on" : "")}...");
+await using var broker = await BenchmarkBroker.StartAsync(apiKeys: settings.ApiKeys);
 var topic = await ProduceBenchmark.CreateTopicAsync(broker, "bench-" + Guid.NewGuid().ToString("N")[..8]);
 
 var baseline = new List<double>();
@@ -52,7 +53,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
       PostgreSQL per 100,000 events: {steadyDatabase}
     """));
 
-internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes, bool EventsGiven = false, bool RateGiven = false, int Replay = 0)
+internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int Seconds, int PayloadBytes, bool EventsGiven = false, bool RateGiven = false, int Replay = 0, bool ApiKeys = false)
 {
     public static BenchmarkSettings Parse(string[] args)
     {
@@ -68,7 +69,8 @@ internal sealed record BenchmarkSettings(int Events, int Rounds, int Rate, int S
                 "--seconds" => settings with { Seconds = value },
                 "--payload-bytes" => settings with { PayloadBytes = value },
                 "--replay" => settings with { Replay = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; use --events, --rounds, --rate, --seconds, --payload-bytes, --replay."),
+                "--api-keys" => settings with { ApiKeys = value != 0 },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; use --events, --rounds, --rate, --seconds, --payload-bytes, --replay, --api-keys."),
             };
         }
         return settings;

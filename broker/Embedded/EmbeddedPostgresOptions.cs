@@ -53,6 +53,12 @@ public sealed class EmbeddedPostgresOptions
     /// </summary>
     public int CitusWorkers { get; set; }
 
+    /// <summary>
+    /// Failed restarts in a row of a server that died while the broker ran, after which the broker
+    /// stops with exit code 1; the waits between them grow from 1 s to 30 s. Default 10.
+    /// </summary>
+    public int MaxRestartAttempts { get; set; } = 10;
+
     /// <summary>Account PostgreSQL runs as when the broker runs as root.</summary>
     public string OsUser { get; set; } = "postgres";
 

@@ -22,6 +22,7 @@ namespace EventStream.Broker.Storage;
 public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan SupervisionInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRestartBackoff = TimeSpan.FromSeconds(30);
 
     private readonly string? _configuredConnectionString;
     private readonly EmbeddedPostgresOptions _embeddedOptions;
@@ -169,23 +170,29 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     private async Task SuperviseAsync(EmbeddedPostgres embedded, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         var seenDown = false;
+        var failedRestarts = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(SupervisionInterval, _timeProvider, cancellationToken);
+                // After a failed restart, wait longer each time (1, 2, 4 ... 30 s).
+                var wait = failedRestarts == 0
+                    ? SupervisionInterval
+                    : TimeSpan.FromTicks(Math.Min(MaxRestartBackoff.Ticks, SupervisionInterval.Ticks << Math.Min(failedRestarts - 1, 5)));
+                await Task.Delay(wait, _timeProvider, cancellationToken);
                 // Down at two looks a second apart: not in the middle of an operator's pg_ctl restart.
                 var down = !embedded.IsRunning();
-                (seenDown, down) = (down, down && seenDown);
+                (seenDown, down) = (down, down && (seenDown || failedRestarts > 0));
                 if (!down)
                 {
                     continue;
                 }
                 seenDown = false;
-                StorageLog.EmbeddedServerDied(_logger);
+                StorageLog.EmbeddedServerDied(_logger, failedRestarts + 1, _embeddedOptions.MaxRestartAttempts);
                 Restarting?.Invoke(true);
                 await embedded.RestartAsync(cancellationToken);
                 dataSource.Clear();
+                failedRestarts = 0;
                 Restarting?.Invoke(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -194,7 +201,15 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
             }
             catch (Exception e)
             {
-                StorageLog.EmbeddedRestartFailed(_logger, e);
+                failedRestarts++;
+                StorageLog.EmbeddedRestartFailed(_logger, failedRestarts, _embeddedOptions.MaxRestartAttempts, e);
+                if (failedRestarts >= _embeddedOptions.MaxRestartAttempts)
+                {
+                    // Better a visible exit (a supervisor starts the broker again) than a broker that only refuses.
+                    Environment.ExitCode = 1;
+                    _lifetime.StopApplication();
+                    break;
+                }
             }
         }
     }

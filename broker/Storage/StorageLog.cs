@@ -44,11 +44,11 @@ internal static partial class StorageLog
     [LoggerMessage(1113, LogLevel.Critical, "The database could not be made ready; the broker stops", EventName = "DatabaseFailed")]
     public static partial void DatabaseFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(1115, LogLevel.Error, "The embedded PostgreSQL is no longer running; starting it again", EventName = "EmbeddedServerDied")]
-    public static partial void EmbeddedServerDied(ILogger logger);
+    [LoggerMessage(1115, LogLevel.Error, "The embedded PostgreSQL is no longer running; starting it again (attempt {Attempt} of {MaxAttempts})", EventName = "EmbeddedServerDied")]
+    public static partial void EmbeddedServerDied(ILogger logger, int attempt, int maxAttempts);
 
-    [LoggerMessage(1116, LogLevel.Error, "The embedded PostgreSQL could not be started again; trying again in a second", EventName = "EmbeddedRestartFailed")]
-    public static partial void EmbeddedRestartFailed(ILogger logger, Exception exception);
+    [LoggerMessage(1116, LogLevel.Error, "The embedded PostgreSQL could not be started again ({Failed} of {MaxAttempts} attempts failed); after the last the broker stops", EventName = "EmbeddedRestartFailed")]
+    public static partial void EmbeddedRestartFailed(ILogger logger, int failed, int maxAttempts, Exception exception);
 
     [LoggerMessage(1117, LogLevel.Warning, "PostgreSQL at {Host}:{Port} is shutting down; its replication streams close and reconnect when it is back", EventName = "ServerShuttingDown")]
     public static partial void ServerShuttingDown(ILogger logger, string host, int port);

@@ -290,9 +290,15 @@ internal sealed class ConsumerState(int maxBuffered)
         }
     }
 
-    /// <summary>Received already under the lease: the node's stream repeats (positions compare per node only).</summary>
+    /// <summary>
+    /// Received already under the lease: the node's stream repeats (positions compare per node
+    /// only). Events read from the table (commit LSN 0) compare only with each other: after the
+    /// group's slot was lost, the table is read again past events already streamed.
+    /// </summary>
     private static bool IsRepeat(ShardState state, EventPosition position) =>
-        state.LastReceived.TryGetValue(position.Node, out var last) && position <= last;
+        state.LastReceived.TryGetValue(position.Node, out var last)
+        && (position.CommitLsn == 0) == (last.CommitLsn == 0)
+        && position <= last;
 
     private bool IsCurrent(ShardState state) =>
         !state.Revoked && _shards.TryGetValue(state.Shard, out var current) && ReferenceEquals(current, state);

@@ -137,6 +137,30 @@ public sealed class BrokerLifecycleTests
     }
 
     [Fact]
+    public async Task Embedded_postgres_that_cannot_start_again_stops_the_broker_after_its_attempts()
+    {
+        using var directory = new TestDirectory();
+        var settings = DataDirectory(directory);
+        settings["EventStream__Embedded__MaxRestartAttempts"] = "2";
+        // Each attempt retries for this long while a dead server's processes let go of its memory.
+        settings["EventStream__Embedded__Timeout"] = "00:00:10";
+        await using var broker = BrokerProcess.Start(settings);
+        await broker.WaitUntilServingAsync();
+
+        // Killed, and unable to start: its control file is gone.
+        var pgdata = Path.Combine(directory.Path, "pgdata");
+        var pid = int.Parse(File.ReadLines(Path.Combine(pgdata, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+        Process.GetProcessById(pid).Kill();
+        await Process.GetProcessById(pid).WaitForExitAsync();
+        File.Delete(Path.Combine(pgdata, "global", "pg_control"));
+
+        await broker.WaitForExitAsync(TimeSpan.FromSeconds(90));
+        Assert.Equal(1, broker.ExitCode);
+        Assert.Contains("attempt 1 of 2", broker.Output, StringComparison.Ordinal);
+        Assert.Contains("2 of 2 attempts failed", broker.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Postgres_restarted_by_an_operator_while_a_member_consumes_is_back_at_once_and_consumption_resumes()
     {
         using var directory = new TestDirectory();

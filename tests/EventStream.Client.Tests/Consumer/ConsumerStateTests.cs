@@ -197,6 +197,32 @@ public class ConsumerStateTests
         Assert.False(state.CommitDue.IsCompleted);
     }
 
+    [Fact]
+    public void Events_read_again_from_the_table_after_streamed_ones_are_received_and_their_own_repeats_dropped()
+    {
+        var state = new ConsumerState(100);
+        state.OnAssigned([Lease(1, 1)]);
+        state.OnEvents(Batch(1, 1, 10, 11));
+        // The group's slot was lost: the table is read again (commit LSN 0) from before event 10.
+        state.OnEvents(TableBatch(1, 1, 9, 10, 11, 12));
+        state.OnEvents(TableBatch(1, 1, 12));
+        // Then the new slot streams what follows.
+        state.OnEvents(Batch(1, 1, 13));
+
+        Assert.Equal([10L, 11, 9, 10, 11, 12, 13], TakeAll(state).Select(e => e.EventId));
+    }
+
+    /// <summary>A batch as read from the table: commit LSN 0, ordered by event id.</summary>
+    private static EventBatch TableBatch(int shard, long epoch, params long[] ids)
+    {
+        var batch = Batch(shard, epoch, ids);
+        foreach (var e in batch.Events)
+        {
+            e.Position.CommitLsn = 0;
+        }
+        return batch;
+    }
+
     private static List<ConsumedEvent> TakeAll(ConsumerState state)
     {
         var taken = new List<ConsumedEvent>();

@@ -75,20 +75,23 @@ public sealed class BrokerFixture : IAsyncLifetime
     /// <summary>Consumer options with test-friendly timings: 3 s sessions, 1 s heartbeats, fast reconnects.</summary>
     public EventStreamConsumerOptions ConsumerOptions(string group, string topic, Action<EventStreamConsumerOptions>? configure = null)
     {
-        var options = new EventStreamConsumerOptions
-        {
-            Address = Address,
-            Group = group,
-            Topics = { topic },
-            SessionTimeout = TimeSpan.FromSeconds(3),
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
-            AutoCommitInterval = TimeSpan.FromMilliseconds(200),
-            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-            MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
-        };
+        var options = TestConsumerOptions(Address, group, topic);
         configure?.Invoke(options);
         return options;
     }
+
+    /// <summary>Consumer options of a broker at <paramref name="address"/> with the tests' timings.</summary>
+    public static EventStreamConsumerOptions TestConsumerOptions(string address, string group, string topic) => new()
+    {
+        Address = address,
+        Group = group,
+        Topics = { topic },
+        SessionTimeout = TimeSpan.FromSeconds(3),
+        HeartbeatInterval = TimeSpan.FromSeconds(1),
+        AutoCommitInterval = TimeSpan.FromMilliseconds(200),
+        ReconnectBackoff = TimeSpan.FromMilliseconds(50),
+        MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
+    };
 
     public EventStreamProducer CreateProducer() => new(new EventStreamProducerOptions { Address = Address, Linger = TimeSpan.FromMilliseconds(2) });
 }

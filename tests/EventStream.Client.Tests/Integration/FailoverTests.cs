@@ -25,17 +25,9 @@ public sealed class FailoverTests
         var topic = "t-" + Guid.NewGuid().ToString("N");
         await new Admin.AdminClient(broker.Channel).CreateTopicAsync(new CreateTopicRequest { Name = topic });
         var group = "g-" + Guid.NewGuid().ToString("N");
-        var members = Enumerable.Range(0, 3).Select(_ => new BackgroundConsumer(new EventStreamConsumer(new EventStreamConsumerOptions
-        {
-            Address = broker.Address,
-            Group = group,
-            Topics = { topic },
-            SessionTimeout = TimeSpan.FromSeconds(3),
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
-            AutoCommitInterval = TimeSpan.FromMilliseconds(200),
-            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-            MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
-        }))).ToList();
+        var members = Enumerable.Range(0, 3)
+            .Select(_ => new BackgroundConsumer(new EventStreamConsumer(BrokerFixture.TestConsumerOptions(broker.Address, group, topic))))
+            .ToList();
         try
         {
             await Wait.UntilAsync(() => members.Sum(m => m.Consumer.Assignment.Count) == 32, "the members share every shard", TimeSpan.FromSeconds(60));
@@ -52,8 +44,20 @@ public sealed class FailoverTests
             await Task.WhenAll(producers);
 
             var expected = acknowledged.ToHashSet();
-            await Wait.UntilAsync(() => expected.IsSubsetOf(members.SelectMany(m => m.Received).Select(e => e.GetPayloadString())),
-                "every acknowledged event was consumed", TimeSpan.FromSeconds(120));
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (true)
+            {
+                var missing = expected.Except(members.SelectMany(m => m.Received).Select(e => e.GetPayloadString())).ToList();
+                if (missing.Count == 0)
+                {
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < deadline,
+                    $"{missing.Count} of {expected.Count} acknowledged events were not consumed, e.g. {string.Join(", ", missing.Take(5))}; " +
+                    $"members received {string.Join(", ", members.Select(m => $"{m.Received.Count} ({m.Consumer.Assignment.Count} shards, {m.Failure?.Message ?? "no failure"})"))}.\n" +
+                    broker.Output[Math.Max(0, broker.Output.Length - 20_000)..]);
+                await Task.Delay(100);
+            }
             foreach (var member in members)
             {
                 Assert.Null(member.Failure);

@@ -373,7 +373,7 @@ def read_without_group(ctx):
 def large_events(ctx):
     """Backlogs on one key larger than one 4 MiB message holds (600 events of 10 KiB, 6 of 900 KiB):
     produced in requests under the broker's receive limit, polled back in answers under its send
-    limit, committed."""
+    limit and committed; then pushed to a Subscribe session in batches under that limit."""
     return {f"{count}x{size // 1024}KiB": large_backlog(ctx, count, size, per_request)
             for count, size, per_request in [(600, 10 * 1024, 100), (6, 900 * 1024, 3)]}
 
@@ -420,6 +420,49 @@ def large_backlog(ctx, count, size, per_request):
     ctx.call("/eventstream.v1.Consumer/Leave", ctx.message("eventstream.v1.LeaveRequest")(group=group, member_id=member))
     if again.events or len(answers) < 2:
         raise CheckFailed(detail)
+    detail["subscribe"] = subscribe_backlog(ctx, topic, f"{group}-subscribe", [payload(i) for i in range(count)])
+    return detail
+
+
+def subscribe_backlog(ctx, topic, group, expected):
+    """A Subscribe session of a new group reads the backlog back from earliest: pushed batches
+    under the send limit, each committed on the session's own stream as it arrives."""
+    import queue
+    Subscription = ctx.message("eventstream.v1.Subscription")
+    StartPoint = ctx.message("eventstream.v1.StartPoint")
+    SubscribeRequest = ctx.message("eventstream.v1.SubscribeRequest")
+    CommitRequest = ctx.message("eventstream.v1.CommitRequest")
+    ShardCommit = ctx.message("eventstream.v1.ShardCommit")
+    requests = queue.Queue()
+    requests.put(SubscribeRequest(join=Subscription(group=group, topics=[topic], start=StartPoint(kind=1))))  # KIND_EARLIEST
+
+    def outgoing():
+        while (request := requests.get()) is not None:
+            yield request
+
+    responses = ctx.callable("/eventstream.v1.Consumer/Subscribe")(outgoing(), timeout=60)
+    received, batches, member = [], [], ""
+    try:
+        for response in responses:
+            kind = response.WhichOneof("response")
+            if kind == "joined":
+                member = response.joined.member_id
+            elif kind == "events":
+                batch = response.events
+                batches.append({"events": len(batch.events), "bytes": response.ByteSize()})
+                received += [e.data for e in batch.events]
+                requests.put(SubscribeRequest(commit=CommitRequest(group=group, member_id=member, commits=[
+                    ShardCommit(shard=batch.shard, epoch=batch.epoch, position=batch.events[-1].position)])))
+                if len(received) >= len(expected):
+                    break
+    finally:
+        requests.put(None)
+        responses.cancel()
+    detail = {"received": len(received), "batches": len(batches), "largest_batch_bytes": max((b["bytes"] for b in batches), default=0)}
+    if received != expected:
+        detail["payload_heads"] = [d[:8].decode(errors="replace") for d in received]
+        raise CheckFailed(detail)
+    ctx.call("/eventstream.v1.Admin/DeleteGroup", ctx.message("eventstream.v1.DeleteGroupRequest")(group=group))
     return detail
 
 

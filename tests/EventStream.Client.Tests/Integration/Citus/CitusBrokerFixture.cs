@@ -133,17 +133,7 @@ public sealed class CitusBrokerFixture : IAsyncLifetime
         return name;
     }
 
-    public EventStreamConsumerOptions ConsumerOptions(string group, string topic) => new()
-    {
-        Address = Address,
-        Group = group,
-        Topics = { topic },
-        SessionTimeout = TimeSpan.FromSeconds(3),
-        HeartbeatInterval = TimeSpan.FromSeconds(1),
-        AutoCommitInterval = TimeSpan.FromMilliseconds(200),
-        ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-        MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
-    };
+    public EventStreamConsumerOptions ConsumerOptions(string group, string topic) => BrokerFixture.TestConsumerOptions(Address, group, topic);
 
     public EventStreamProducer CreateProducer() => new(new EventStreamProducerOptions { Address = Address, Linger = TimeSpan.FromMilliseconds(2) });
 
