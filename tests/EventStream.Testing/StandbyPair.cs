@@ -113,8 +113,39 @@ public sealed class StandbyPair : IAsyncDisposable
     public async Task KillPrimaryAsync()
     {
         var postmaster = int.Parse(File.ReadLines(Path.Combine(PrimaryData, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
-        await RunAsync("pkill", "-KILL", "-P", postmaster.ToString(CultureInfo.InvariantCulture));
-        await RunAsync("kill", "-KILL", postmaster.ToString(CultureInfo.InvariantCulture));
+        // Its children first found, while they are still its children.
+        var children = Directory.GetDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && ParentOf(pid) == postmaster)
+            .ToList();
+        foreach (var pid in children.Prepend(postmaster))
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // Gone already.
+            }
+        }
+    }
+
+    /// <summary>The parent of a process, from /proc (the field after the command's closing parenthesis and state).</summary>
+    private static int ParentOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 
     /// <summary>Promotes the standby to primary and waits until it accepts writes.</summary>
