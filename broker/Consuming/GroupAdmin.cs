@@ -166,7 +166,9 @@ internal sealed class GroupAdmin(GroupStore store, ConsumerGroups groups, Cluste
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         await using (var update = Command(
-            "UPDATE eventstream.consumer_groups SET backfill_from = $2, backfill_until = NULL, backfill_done = ($2 IS NULL) WHERE group_name = $1",
+            // Its slot is gone by choice: the next one starts the group afresh, it recovers nothing.
+            "UPDATE eventstream.consumer_groups SET backfill_from = $2, backfill_until = NULL, backfill_done = ($2 IS NULL), slot_created_at = NULL " +
+            "WHERE group_name = $1",
             group, from.HasValue ? from.Value : DBNull.Value))
         {
             update.Parameters[1].NpgsqlDbType = NpgsqlDbType.TimestampTz;

@@ -93,6 +93,27 @@ public sealed class GroupAdminTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Reset_to_latest_reads_only_what_comes_after_it()
+    {
+        var topic = await CreateTopicAsync(Channel);
+        var group = "g-" + Guid.NewGuid().ToString("N");
+        var subscription = Subscription(group, [topic], StartPoint.Types.Kind.Earliest);
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 20).Select(i => Event("k" + i, "e" + i)))).ResponseAsync;
+        Assert.Equal(20, (await PollUntilAsync(Channel, subscription, 20, TimeSpan.FromSeconds(30))).Count);
+        await new Consumer.ConsumerClient(Channel).LeaveAsync(new LeaveRequest { Group = group, MemberId = subscription.MemberId }).ResponseAsync;
+
+        await new Admin.AdminClient(Channel).ResetGroupAsync(new ResetGroupRequest { Group = group, Start = new StartPoint { Kind = StartPoint.Types.Kind.Latest } }).ResponseAsync;
+        // The group's slot was dropped by the reset, not lost: its new one starts afresh.
+        subscription.MemberId = "";
+        subscription.Start = new StartPoint { Kind = StartPoint.Types.Kind.Latest };
+        subscription.MemberId = (await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = subscription, MaxWait = new Google.Protobuf.WellKnownTypes.Duration() }).ResponseAsync).MemberId;
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, Enumerable.Range(0, 5).Select(i => Event("k" + i, "n" + i)))).ResponseAsync;
+
+        var after = await PollUntilAsync(Channel, subscription, 5, TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => "n" + i).Order(), after.Select(e => e.Data.ToStringUtf8()).Order());
+    }
+
+    [Fact]
     public async Task Bad_group_requests_get_a_clear_status()
     {
         var bad = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(Channel).DescribeGroupAsync(new DescribeGroupRequest { Group = "no spaces" }).ResponseAsync);
