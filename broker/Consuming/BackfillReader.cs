@@ -89,7 +89,7 @@ internal static class BackfillReader
         {
             await using var declare = new NpgsqlCommand(
                 $"DECLARE {name} NO SCROLL CURSOR FOR " +
-                "SELECT topic_id, shard, event_id, ingest_time, producer_time, key, payload, headers::text, content_type " +
+                $"SELECT {StreamedEvent.Columns} " +
                 "FROM eventstream.events WHERE topic_id = $1 AND ingest_time >= $2 AND ingest_time <= $3 ORDER BY event_id",
                 connection, transaction);
             declare.Parameters.Add(new NpgsqlParameter { Value = topicId });
@@ -115,18 +115,7 @@ internal static class BackfillReader
             await using var reader = await fetch.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var eventId = reader.GetInt64(2);
-                _page.Enqueue(new StreamedEvent(
-                    reader.GetInt32(0),
-                    reader.GetInt32(1),
-                    eventId,
-                    reader.GetDateTime(3),
-                    reader.IsDBNull(4) ? null : reader.GetDateTime(4),
-                    reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
-                    reader.GetFieldValue<byte[]>(6),
-                    reader.IsDBNull(7) ? null : reader.GetString(7),
-                    reader.IsDBNull(8) ? null : reader.GetString(8),
-                    new EventPosition(0, 0, eventId)));
+                _page.Enqueue(StreamedEvent.FromRow(reader));
             }
             _exhausted = _page.Count < PageSize;
         }

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace EventStream.Broker.Consuming;
 
 /// <summary>
@@ -47,6 +49,26 @@ internal sealed record StreamedEvent(
     string? ContentType,
     EventPosition Position)
 {
+    /// <summary>The columns of <c>eventstream.events</c> that <see cref="FromRow"/> reads, in its order.</summary>
+    public const string Columns = "topic_id, shard, event_id, ingest_time, producer_time, key, payload, headers::text, content_type";
+
+    /// <summary>An event read from the table (selected as <see cref="Columns"/>): positioned by its id alone, commit LSN 0.</summary>
+    public static StreamedEvent FromRow(NpgsqlDataReader reader)
+    {
+        var eventId = reader.GetInt64(2);
+        return new StreamedEvent(
+            reader.GetInt32(0),
+            reader.GetInt32(1),
+            eventId,
+            reader.GetDateTime(3),
+            reader.IsDBNull(4) ? null : reader.GetDateTime(4),
+            reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
+            reader.GetFieldValue<byte[]>(6),
+            reader.IsDBNull(7) ? null : reader.GetString(7),
+            reader.IsDBNull(8) ? null : reader.GetString(8),
+            new EventPosition(0, 0, eventId));
+    }
+
     /// <summary>Approximate memory the event holds, for the group's buffer cap.</summary>
     public int Size => 96 + (Key?.Length ?? 0) + Payload.Length + (HeadersJson?.Length ?? 0) * 2;
 }

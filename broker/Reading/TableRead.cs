@@ -12,8 +12,6 @@ internal static class TableRead
 {
     private const int PageSize = 2_000;
 
-    private const string Columns = "topic_id, shard, event_id, ingest_time, producer_time, key, payload, headers::text, content_type";
-
     public static async IAsyncEnumerable<List<StreamedEvent>> ReadAsync(
         NpgsqlDataSource database, ReadPlan plan, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -21,7 +19,7 @@ internal static class TableRead
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         var shards = plan.TableShards;
         await using (var declare = new NpgsqlCommand(
-            $"DECLARE read_events NO SCROLL CURSOR FOR SELECT {Columns} FROM eventstream.events " +
+            $"DECLARE read_events NO SCROLL CURSOR FOR SELECT {StreamedEvent.Columns} FROM eventstream.events " +
             "WHERE topic_id = $1 AND ingest_time >= $2 AND event_id > $3" + (shards is null ? "" : " AND shard = ANY($4)") +
             " ORDER BY event_id", connection, transaction))
         {
@@ -42,7 +40,7 @@ internal static class TableRead
                 await using var reader = await fetch.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    page.Add(ReadRow(reader));
+                    page.Add(StreamedEvent.FromRow(reader));
                 }
             }
             if (page.Count > 0)
@@ -67,7 +65,7 @@ internal static class TableRead
         foreach (var notice in notices)
         {
             var command = new NpgsqlBatchCommand(
-                $"SELECT {Columns} FROM eventstream.events WHERE topic_id = $1 AND ingest_time = $2 AND event_id BETWEEN $3 AND $4 ORDER BY event_id");
+                $"SELECT {StreamedEvent.Columns} FROM eventstream.events WHERE topic_id = $1 AND ingest_time = $2 AND event_id BETWEEN $3 AND $4 ORDER BY event_id");
             command.Parameters.Add(new NpgsqlParameter { Value = notice.TopicId });
             command.Parameters.Add(new NpgsqlParameter { Value = notice.IngestTime });
             command.Parameters.Add(new NpgsqlParameter { Value = notice.FirstEventId });
@@ -80,26 +78,10 @@ internal static class TableRead
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                events.Add(ReadRow(reader));
+                events.Add(StreamedEvent.FromRow(reader));
             }
         }
         while (await reader.NextResultAsync(cancellationToken));
         return events;
-    }
-
-    private static StreamedEvent ReadRow(NpgsqlDataReader reader)
-    {
-        var eventId = reader.GetInt64(2);
-        return new StreamedEvent(
-            reader.GetInt32(0),
-            reader.GetInt32(1),
-            eventId,
-            reader.GetDateTime(3),
-            reader.IsDBNull(4) ? null : reader.GetDateTime(4),
-            reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
-            reader.GetFieldValue<byte[]>(6),
-            reader.IsDBNull(7) ? null : reader.GetString(7),
-            reader.IsDBNull(8) ? null : reader.GetString(8),
-            new EventPosition(0, 0, eventId));
     }
 }
