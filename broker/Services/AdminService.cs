@@ -16,9 +16,7 @@ internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster
     public override async Task<Topic> CreateTopic(CreateTopicRequest request, ServerCallContext context)
     {
         TopicNames.Validate(request.Name);
-        TimeSpan? retention = request.Retention is { } r
-            ? RequestRules.Duration("retention", r, TimeSpan.FromTicks(1), topics.Options.MaxRetention)
-            : null;
+        var retention = RetentionOf(request.Retention);
         RequestRules.Text("description", request.Description, TopicNames.MaxDescriptionLength);
         return ToMessage(await topics.CreateAsync(request.Name, retention, request.Description, context.CancellationToken));
     }
@@ -63,9 +61,7 @@ internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster
     public override async Task<Topic> AlterTopic(AlterTopicRequest request, ServerCallContext context)
     {
         TopicNames.Validate(request.Name);
-        TimeSpan? retention = request.Retention is { } r
-            ? RequestRules.Duration("retention", r, TimeSpan.FromTicks(1), topics.Options.MaxRetention)
-            : null;
+        var retention = RetentionOf(request.Retention);
         string? description = null;
         if (request.HasDescription)
         {
@@ -109,4 +105,8 @@ internal sealed class AdminService(TopicRegistry topics, ClusterSettings cluster
         Description = topic.Description,
         CreatedTime = Timestamp.FromDateTime(DateTime.SpecifyKind(topic.CreatedAt, DateTimeKind.Utc)),
     };
+
+    /// <summary>A requested retention, checked (positive, normalized, at most the configured maximum); null when none was given.</summary>
+    private TimeSpan? RetentionOf(Google.Protobuf.WellKnownTypes.Duration? requested) =>
+        requested is null ? null : RequestRules.Duration("retention", requested, TimeSpan.FromTicks(1), topics.Options.MaxRetention);
 }
