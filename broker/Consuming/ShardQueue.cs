@@ -42,11 +42,10 @@ internal sealed class ShardQueue(int shard)
     /// </summary>
     public ShardRoute Route { get; } = new();
 
-    /// <summary>Adds a decoded event unless the group committed past it already (positions compare per node).</summary>
+    /// <summary>Adds a decoded event unless the group committed past it already (where the positions order at all).</summary>
     public bool TryAppend(StreamedEvent e)
     {
-        // A table read after a lost slot was filtered by time: its positions do not order against streamed ones.
-        if (Committed is { } done && done.Node == e.Position.Node && e.Position.IsBackfill == done.IsBackfill && e.Position <= done)
+        if (Committed is { } done && e.Position.OrdersWith(done) && e.Position <= done)
         {
             return false;
         }
@@ -134,9 +133,8 @@ internal sealed class ShardQueue(int shard)
         if (end == _head)
         {
             // Not buffered (an older commit, or one the broker never streamed): drop the leading
-            // events of the same node up to it.
-            while (end < _events.Count && _events[end].Position.Node == position.Node
-                && _events[end].Position.IsBackfill == position.IsBackfill && _events[end].Position <= position)
+            // events that order with it, up to it.
+            while (end < _events.Count && _events[end].Position.OrdersWith(position) && _events[end].Position <= position)
             {
                 end++;
             }

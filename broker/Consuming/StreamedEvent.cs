@@ -16,6 +16,12 @@ internal readonly record struct EventPosition(ulong CommitLsn, uint Ordinal, lon
 
     public bool IsBackfill => CommitLsn == 0;
 
+    /// <summary>
+    /// Whether the two order at all: the same node, and both streamed or both read from the table
+    /// (a table read after a lost slot does not order against what was streamed before it).
+    /// </summary>
+    public bool OrdersWith(EventPosition other) => Node == other.Node && IsBackfill == other.IsBackfill;
+
     public int CompareTo(EventPosition other)
     {
         var byLsn = CommitLsn.CompareTo(other.CommitLsn);
