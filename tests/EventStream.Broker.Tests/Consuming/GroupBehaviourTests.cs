@@ -2,6 +2,7 @@ using EventStream.Broker.Tests.Broker;
 using Grpc.Core;
 using Grpc.Net.Client;
 using EventStream.Protocol.V1;
+using EventStream.Testing;
 using static EventStream.Broker.Tests.Consuming.ConsumeClient;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
 

@@ -4,6 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using EventStream.Protocol.V1;
+using EventStream.Testing;
 using static EventStream.Broker.Tests.Consuming.ConsumeClient;
 using static EventStream.Broker.Tests.Producing.ProduceClient;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EventStream.Testing;
 
 namespace EventStream.Cli.Tests.Consume;
 

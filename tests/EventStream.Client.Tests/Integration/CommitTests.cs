@@ -1,4 +1,5 @@
 using EventStream.Protocol.Sharding;
+using EventStream.Testing;
 
 namespace EventStream.Client.Tests.Integration;
 

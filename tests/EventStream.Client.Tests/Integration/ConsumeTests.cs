@@ -1,3 +1,5 @@
+using EventStream.Testing;
+
 namespace EventStream.Client.Tests.Integration;
 
 /// <summary>One consumer against the real broker: everything arrives, in order per key, and commits hold across restarts.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using EventStream.Testing;
 
 namespace EventStream.Client.Tests.Integration;
 

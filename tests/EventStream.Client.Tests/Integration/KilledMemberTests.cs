@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EventStream.Testing;
 using Xunit.Abstractions;
 
 namespace EventStream.Client.Tests.Integration;

@@ -1,4 +1,5 @@
 using EventStream.Protocol.V1;
+using EventStream.Testing;
 
 namespace EventStream.Client.Tests.Integration;
 

@@ -1,3 +1,4 @@
+using EventStream.Testing;
 using Xunit.Abstractions;
 
 namespace EventStream.Client.Tests.Integration;

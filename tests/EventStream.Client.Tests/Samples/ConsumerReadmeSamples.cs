@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using EventStream.Client.Tests.Integration;
+using EventStream.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

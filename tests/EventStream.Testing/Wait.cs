@@ -1,7 +1,9 @@
-namespace EventStream.Broker.Tests;
+using Xunit;
+
+namespace EventStream.Testing;
 
 /// <summary>Waits on an observable condition, polling it, instead of sleeping a fixed time.</summary>
-internal static class Wait
+public static class Wait
 {
     /// <summary>Returns once <paramref name="condition"/> holds; fails the test naming <paramref name="what"/> after <paramref name="timeout"/> (30 s).</summary>
     public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
