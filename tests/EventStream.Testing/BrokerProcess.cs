@@ -105,9 +105,27 @@ public sealed class BrokerProcess : IAsyncDisposable
     /// <summary>The exit code, once exited.</summary>
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>
+    /// Stops the broker cleanly when it still runs, so it stops its embedded PostgreSQL too (a
+    /// killed broker leaves that server running, and a test's deleted directory under it); one
+    /// that does not stop within 10 s is killed.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
+        if (!_process.HasExited)
+        {
+            try
+            {
+                // A paused broker handles the signal only once it runs again.
+                Resume();
+                await StopAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Not stopped (or no kill command to ask): killed below.
+            }
+        }
         await _process.DisposeAsync();
     }
 
