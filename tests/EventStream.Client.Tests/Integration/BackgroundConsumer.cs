@@ -8,9 +8,13 @@ internal sealed class BackgroundConsumer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public BackgroundConsumer(EventStreamConsumer consumer)
+    private readonly ConcurrentQueue<ConsumedEvent>? _groupReceived;
+
+    /// <param name="groupReceived">Where the members of one group also record what they receive, in the order received across them.</param>
+    public BackgroundConsumer(EventStreamConsumer consumer, ConcurrentQueue<ConsumedEvent>? groupReceived = null)
     {
         Consumer = consumer;
+        _groupReceived = groupReceived;
         _loop = Task.Run(LoopAsync);
     }
 
@@ -41,6 +45,7 @@ internal sealed class BackgroundConsumer : IAsyncDisposable
             await foreach (var e in Consumer.ConsumeAsync(_stop.Token))
             {
                 Received.Enqueue(e);
+                _groupReceived?.Enqueue(e);
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
