@@ -49,9 +49,7 @@ builder.Services.AddSingleton<ClusterSettings>();
 builder.Services.AddOptions<TopicOptions>().Bind(builder.Configuration.GetSection(TopicOptions.SectionName));
 builder.Services.AddSingleton<TopicRegistry>();
 builder.Services.AddOptions<ProduceOptions>().Bind(builder.Configuration.GetSection(ProduceOptions.SectionName));
-// Group-less reads: committed ranges announced to every broker's followers (broker/Reading).
-builder.Services.AddSingleton<CommitFeed>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<CommitFeed>());
+// Group-less reads: each produce transaction announces its ranges to every broker's followers (broker/Reading).
 builder.Services.AddSingleton<CommitListener>();
 builder.Services.AddSingleton<ReaderService>();
 builder.Services.AddSingleton<EventWriter>();

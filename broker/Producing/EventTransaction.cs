@@ -7,7 +7,8 @@ namespace EventStream.Broker.Producing;
 
 /// <summary>
 /// One group-commit transaction: checks idempotence state, stores the accepted batches with a
-/// single binary COPY and records the new sequence state, all committed together.
+/// single binary COPY, records the new sequence state and announces the stored id ranges to
+/// group-less readers (<see cref="CommitNotice"/>), all committed together.
 /// </summary>
 /// <param name="sequences">
 /// The state the writer's earlier transactions leave: when it knows every producer of the
@@ -19,10 +20,8 @@ namespace EventStream.Broker.Producing;
 /// faults and collections than writing the rows.
 /// </param>
 /// <param name="previous">The writer's transaction before this one, which this one follows.</param>
-/// <param name="feed">Told what was stored once committed, before the writer's next transaction commits.</param>
 internal sealed class EventTransaction(
-    NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer, TransactionOrder previous,
-    CommitFeed? feed = null)
+    NpgsqlDataSource dataSource, EventIdAllocator ids, int rememberedBatches, SequenceCache sequences, ArrayBufferWriter<byte> copyBuffer, TransactionOrder previous)
 {
     private const string CopyCommand = "COPY eventstream.events (" + BinaryCopyWriter.Columns + ") FROM STDIN (FORMAT BINARY)";
 
@@ -42,12 +41,7 @@ internal sealed class EventTransaction(
     {
         try
         {
-            var results = await CommitInOrderAsync(batches, ingestTime, cancellationToken);
-            if (feed is not null)
-            {
-                Publish(feed, batches, results);
-            }
-            return results;
+            return await CommitInOrderAsync(batches, ingestTime, cancellationToken);
         }
         finally
         {
@@ -56,9 +50,9 @@ internal sealed class EventTransaction(
     }
 
     /// <summary>The stored (not duplicate) batches' id ranges, one per run of contiguous ids of a topic.</summary>
-    private static void Publish(CommitFeed feed, IReadOnlyList<PendingBatch> batches, BatchResult[] results)
+    private static List<CommitNotice> NoticesOf(IReadOnlyList<PendingBatch> batches, BatchResult[] results)
     {
-        CommitNotice? run = null;
+        var notices = new List<CommitNotice>();
         for (var i = 0; i < batches.Count; i++)
         {
             if (results[i].Outcome is not { Duplicate: false } stored || batches[i].Events.Count == 0)
@@ -66,21 +60,15 @@ internal sealed class EventTransaction(
                 continue;
             }
             var last = stored.FirstEventId + batches[i].Events.Count - 1;
-            if (run is { } r && r.TopicId == batches[i].Topic.Id && r.IngestTime == stored.IngestTime && r.LastEventId + 1 == stored.FirstEventId)
+            if (notices.Count > 0 && notices[^1] is var run && run.TopicId == batches[i].Topic.Id
+                && run.IngestTime == stored.IngestTime && run.LastEventId + 1 == stored.FirstEventId)
             {
-                run = r with { LastEventId = last };
+                notices[^1] = run with { LastEventId = last };
                 continue;
             }
-            if (run is { } done)
-            {
-                feed.Publish(done);
-            }
-            run = new CommitNotice(stored.IngestTime, batches[i].Topic.Id, stored.FirstEventId, last);
+            notices.Add(new CommitNotice(stored.IngestTime, batches[i].Topic.Id, stored.FirstEventId, last));
         }
-        if (run is { } final)
-        {
-            feed.Publish(final);
-        }
+        return notices;
     }
 
     private async Task<BatchResult[]> CommitInOrderAsync(IReadOnlyList<PendingBatch> batches, DateTime ingestTime, CancellationToken cancellationToken)
@@ -204,7 +192,9 @@ internal sealed class EventTransaction(
             await CopyAsync(connection, accepted, ingestTime, cancellationToken);
         }
         await previous.Done;
-        await SequenceStore.SaveAndCommitAsync(connection, transaction, states, cancellationToken);
+        // The notices ride on the commit: PostgreSQL sends them when, and only if, it commits.
+        var notices = CommitNoticeText.Format(NoticesOf(batches, results)).ToArray();
+        await SequenceStore.SaveAndCommitAsync(connection, transaction, states, notices, cancellationToken);
         return results;
     }
 

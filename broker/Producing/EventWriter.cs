@@ -36,14 +36,11 @@ internal sealed partial class EventWriter : BackgroundService
     private readonly BrokerMetrics _metrics;
     private readonly EventIdAllocator _ids = new();
     private readonly Channel<PendingBatch>[] _queues;
-    private readonly CommitFeed? _feed;
 
-    /// <param name="feed">Where committed ranges go for group-less readers that follow topics; none in hosts without them.</param>
     public EventWriter(DatabaseEndpoint database, IOptions<ProduceOptions> options, TimeProvider timeProvider, ILogger<EventWriter> logger,
-        BrokerMetrics metrics, CommitFeed? feed = null)
+        BrokerMetrics metrics)
     {
         _metrics = metrics;
-        _feed = feed;
         _database = database;
         _options = options.Value;
         _options.Validate();
@@ -133,7 +130,7 @@ internal sealed partial class EventWriter : BackgroundService
                 }
             }
             var copyBuffer = buffers.Count > 0 ? buffers.Pop() : new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
-            var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer, previous, _feed);
+            var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer, previous);
             inFlight.Enqueue((CommitAsync(transaction, stored, stoppingToken), copyBuffer));
             previous = stored.Order;
         }

@@ -1,8 +1,9 @@
+using EventStream.Broker.Reading;
 using Npgsql;
 
 namespace EventStream.Broker.Producing;
 
-/// <summary>Reads and writes <c>eventstream.producer_sequences</c> inside a produce transaction.</summary>
+/// <summary>Reads and writes <c>eventstream.producer_sequences</c> inside a produce transaction, and commits it.</summary>
 internal static class SequenceStore
 {
     /// <summary>The producers and topics of the idempotent batches, in one lock order for every broker.</summary>
@@ -53,28 +54,41 @@ internal static class SequenceStore
     }
 
     /// <summary>
-    /// Records the changed states and commits, in one round trip. Throws PostgresException with
+    /// Records the changed states, sends the transaction's commit notices (delivered by PostgreSQL
+    /// only if it commits) and commits, in one round trip. Throws PostgresException with
     /// SQLSTATE 40001 when a row is no longer at the state the batches were checked against.
     /// </summary>
     public static async Task SaveAndCommitAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<(string Producer, int Topic), ProducerSequences> states, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<(string Producer, int Topic), ProducerSequences> states,
+        string[] notices, CancellationToken cancellationToken)
     {
         var changed = states.Where(s => s.Value.Changed).ToArray();
-        if (changed.Length == 0)
+        if (changed.Length == 0 && notices.Length == 0)
         {
             await transaction.CommitAsync(cancellationToken);
             return;
         }
         await using var batch = new NpgsqlBatch(connection);
-        var advance = new NpgsqlBatchCommand("SELECT eventstream.advance_producer_sequences($1, $2, $3, $4, $5, $6)");
-        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Producer).ToArray() });
-        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Topic).ToArray() });
-        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.StoredNextSequence).ToArray() });
-        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.StoredRecentJson).ToArray() });
-        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.NextSequence).ToArray() });
-        advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.RecentJson()).ToArray() });
-        batch.BatchCommands.Add(advance);
-        // COMMIT rides along; when the update fails the server skips it and the transaction rolls back.
+        if (changed.Length > 0)
+        {
+            var advance = new NpgsqlBatchCommand("SELECT eventstream.advance_producer_sequences($1, $2, $3, $4, $5, $6)");
+            advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Producer).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Key.Topic).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.StoredNextSequence).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.StoredRecentJson).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.NextSequence).ToArray() });
+            advance.Parameters.Add(new NpgsqlParameter { Value = changed.Select(s => s.Value.RecentJson()).ToArray() });
+            batch.BatchCommands.Add(advance);
+        }
+        if (notices.Length > 0)
+        {
+            // unnest keeps the array's order, and notifications of one transaction arrive in the order sent.
+            var notify = new NpgsqlBatchCommand(
+                $"SELECT pg_notify('{CommitNoticeText.Channel}', p) FROM unnest($1::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i");
+            notify.Parameters.Add(new NpgsqlParameter { Value = notices });
+            batch.BatchCommands.Add(notify);
+        }
+        // COMMIT rides along; when a statement before it fails the server skips it and the transaction rolls back.
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -5,7 +5,7 @@ using Npgsql;
 namespace EventStream.Broker.Reading;
 
 /// <summary>
-/// The broker's one <c>LISTEN</c> connection for commit notices (see <see cref="CommitFeed"/>),
+/// The broker's one <c>LISTEN</c> connection for commit notices (sent by each produce transaction as it commits),
 /// opened when the first follower arrives and shared by all of them: following a topic costs a
 /// queue, not a connection, a slot or a poll. When the connection is lost, every follower ends
 /// (notices sent meanwhile are gone), and the next follower opens a new one.

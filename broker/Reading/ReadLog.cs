@@ -3,9 +3,6 @@ namespace EventStream.Broker.Reading;
 /// <summary>Log messages of group-less reads (event ids 24xx).</summary>
 internal static partial class ReadLog
 {
-    [LoggerMessage(2401, LogLevel.Warning, "Could not send {Count} commit notices to followers, retrying: {Reason}", EventName = "NoticesNotSent")]
-    public static partial void NoticesNotSent(ILogger logger, int count, string reason);
-
     [LoggerMessage(2402, LogLevel.Warning, "The commit notification channel was lost; {Followers} followers end: {Reason}", EventName = "ListenerLost")]
     public static partial void ListenerLost(ILogger logger, int followers, string reason);
 
