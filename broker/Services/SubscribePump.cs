@@ -14,6 +14,8 @@ internal sealed class SubscribePump(
     GroupCoordinator coordinator, ConnectedMember member, int session, PayloadFormat format,
     IServerStreamWriter<SubscribeResponse> responses, DeliveryLimit limit, int maxMessageBytes, ILogger logger)
 {
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+
     /// <summary>Why sending failed, as the status to end the call with; null while it has not.</summary>
     public Status? Failure { get; private set; }
 
@@ -48,17 +50,16 @@ internal sealed class SubscribePump(
     private async Task SendAsync(CancellationToken cancellationToken)
     {
         var control = member.Control;
+        var round = new List<SubscribeResponse>();
         while (!cancellationToken.IsCancellationRequested)
         {
             if (member.Left || member.Session != session)
             {
                 return;
             }
-            var sent = false;
             while (control.Reader.TryRead(out var message))
             {
-                await responses.WriteAsync(message, cancellationToken);
-                sent = true;
+                round.Add(message);
             }
             foreach (var batch in coordinator.TakeEvents(member, limit, format))
             {
@@ -69,13 +70,21 @@ internal sealed class SubscribePump(
                 {
                     throw new MessageTooLargeException(batch.Shard, batch.Events[0].EventId, size);
                 }
-                await responses.WriteAsync(message, cancellationToken);
-                sent = true;
+                round.Add(message);
             }
-            if (!sent)
+            if (round.Count == 0)
             {
                 await member.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
+                continue;
             }
+            // One flush per round rather than per message: a round holds a batch of every shard
+            // with events, and each flush is a frame and a send of its own.
+            for (var i = 0; i < round.Count; i++)
+            {
+                responses.WriteOptions = i < round.Count - 1 ? BufferedWrite : null;
+                await responses.WriteAsync(round[i], cancellationToken);
+            }
+            round.Clear();
         }
     }
 }
