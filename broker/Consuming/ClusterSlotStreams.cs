@@ -2,12 +2,12 @@ using EventStream.Broker.Citus;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// Citus: one slot per (group, node). Keeps a stream on every node that holds shards or may
-/// receive some, follows shard moves (holding a shard's events from its new node until the old
-/// node's stream has passed a barrier written after the move), and drops the slot of a node
-/// left without shards once its stream is drained.
-/// </summary>
+/// <summary>Citus: a group's slot and stream on every node that needs one, following the cluster's topology.</summary>
+/// <remarks>
+/// A node needs one when it holds shards or may receive some. Follows shard moves (a shard's
+/// events from its new node wait until the old node's stream has passed a barrier written after
+/// the move), and drops the slot of a node left without shards once its stream is drained.
+/// </remarks>
 internal sealed class ClusterSlotStreams(GroupStreamContext context, GroupSlotStreams streams)
 {
     private static readonly TimeSpan TopologyCheckMinInterval = TimeSpan.FromMilliseconds(200);

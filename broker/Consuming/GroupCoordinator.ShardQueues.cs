@@ -1,9 +1,6 @@
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// The coordinator's side of slot streaming (<see cref="IShardQueues"/>): events into the shard
-/// queues under the buffer budget, committed positions, and shard routes, each under the lock.
-/// </summary>
+/// <summary>The coordinator's side of slot streaming (<see cref="IShardQueues"/>), each call under the lock.</summary>
 internal sealed partial class GroupCoordinator : IShardQueues
 {
     int IShardQueues.ShardCount => _shards.Length;

@@ -5,11 +5,11 @@ using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// Runs one consumer group on this broker: owns its shard queues, members and lock, balances
-/// shard leases among the members and hands each shard's events to the member holding it. Its
-/// slot streams (<see cref="GroupSlotStreams"/>) fill the queues; commits empty them.
-/// </summary>
+/// <summary>Runs one consumer group on this broker: its shard queues, members and lock.</summary>
+/// <remarks>
+/// Balances shard leases among the members and hands each shard's events to the member holding
+/// it. Its slot streams (<see cref="GroupSlotStreams"/>) fill the queues; commits empty them.
+/// </remarks>
 internal sealed partial class GroupCoordinator : IAsyncDisposable
 {
     private readonly Lock _gate = new();

@@ -2,10 +2,7 @@ using EventStream.Broker.Citus;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// A group's slot streams, one per node: starting them on a single PostgreSQL or on Citus,
-/// releasing the WAL each slot no longer needs, and stopping them.
-/// </summary>
+/// <summary>A group's slot streams, one per node: starting and stopping them, and releasing each slot's WAL.</summary>
 internal sealed class GroupSlotStreams : IAsyncDisposable
 {
     private readonly Lock _gate = new();

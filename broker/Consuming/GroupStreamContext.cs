@@ -4,7 +4,7 @@ using Grpc.Core;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>What every part of a group's slot streaming shares: the group, its queues, the database and whether its slots are ready.</summary>
+/// <summary>What the parts of a group's slot streaming share: its queues, its database and whether its slots are ready.</summary>
 internal sealed class GroupStreamContext(
     string group, IShardQueues queues, GroupStore store, ConsumeOptions options, ClusterTopology topology,
     ServerShutdowns shutdowns, TimeProvider timeProvider, ILogger logger)

@@ -1,9 +1,7 @@
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// The table read a group starts with (or does again after losing its slot): events after each
-/// shard's committed position, into the shard queues under the buffer budget.
-/// </summary>
+/// <summary>The table read that fills a group's shard queues when it starts, or again after it lost its slot.</summary>
+/// <remarks>Events after each shard's committed position, under the buffer budget like the streams.</remarks>
 internal static class GroupTableRead
 {
     // Clocks of brokers and database differ a little: a restarted table read goes this far past

@@ -1,10 +1,10 @@
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// The group's shard queues as its slot streams use them: appending events under the buffer
-/// budget, the committed positions, and the shards' routes across shard moves. The coordinator
-/// implements it under its lock; node -1 means the table read.
-/// </summary>
+/// <summary>The group's shard queues as its slot streams see them; the coordinator implements it under its lock.</summary>
+/// <remarks>
+/// Events go in under the buffer budget, as the shards' routes across shard moves decide; node -1
+/// is the table read.
+/// </remarks>
 internal interface IShardQueues
 {
     int ShardCount { get; }

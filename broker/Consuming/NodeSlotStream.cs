@@ -2,11 +2,11 @@ using EventStream.Broker.Citus;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// One node's slot stream for a group: connects, appends each decoded transaction to the shard
-/// queues when the budget has room, reconnects after failures and when the node's server shuts
-/// down, and confirms how far the slot may be released.
-/// </summary>
+/// <summary>Streams one node's slot of a group into its shard queues, connecting again whenever the stream ends.</summary>
+/// <remarks>
+/// Appends each decoded transaction when the budget has room, lets go at once when the node's
+/// server shuts down, and confirms how far the slot may be released.
+/// </remarks>
 internal sealed class NodeSlotStream
 {
     private readonly GroupStreamContext _context;

@@ -2,11 +2,11 @@ using EventStream.Broker.Citus;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// Barriers of shard moves on Citus: a token written into a node's WAL for this group; when the
-/// node's stream decodes it, everything that node committed before it has been delivered, and a
-/// shard moved away from it can switch to its new node.
-/// </summary>
+/// <summary>A group's barriers for shard moves on Citus: tokens written into a node's WAL, passed when decoded.</summary>
+/// <remarks>
+/// When the node's stream decodes one, everything that node committed before it has been delivered,
+/// and a shard moved away from it can switch to its new node.
+/// </remarks>
 internal sealed class ShardMoveBarriers(GroupStreamContext context)
 {
     private readonly Lock _gate = new();

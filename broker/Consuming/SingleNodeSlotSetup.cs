@@ -1,10 +1,10 @@
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// A group's slot on a single PostgreSQL, before each connection streams it: creating it with the
-/// table read of the group's start point, finishing a table read a restart interrupted, and
-/// recovering from a lost or invalidated slot by reading the table again.
-/// </summary>
+/// <summary>Makes a group's slot ready on a single PostgreSQL, before each connection streams it.</summary>
+/// <remarks>
+/// Creates it with the table read of the group's start point, finishes a table read a restart
+/// interrupted, and recovers from a lost or invalidated slot by reading the table again.
+/// </remarks>
 internal sealed class SingleNodeSlotSetup(GroupStreamContext context)
 {
     /// <summary>
