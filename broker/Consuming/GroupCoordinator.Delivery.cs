@@ -3,11 +3,11 @@ using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// Delivery: the events each member gets next, one batch per shard, within a count and a byte
-/// limit. A Subscribe session continues after what it was sent; a Poll answers from the oldest
+/// <summary>Delivery: the events each member gets next, one batch per shard, within a count and a byte limit.</summary>
+/// <remarks>
+/// A Subscribe session continues after what it was sent; a Poll answers from the oldest
 /// uncommitted event of each shard, so an answer lost in transit is simply answered again.
-/// </summary>
+/// </remarks>
 internal sealed partial class GroupCoordinator
 {
     /// <summary>

@@ -2,11 +2,11 @@ using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// Members' leases on this broker: balancing rounds (decided by <see cref="LeaseBalancer"/>, applied
-/// in the database by compare-and-set on the epoch), assignments and revocations sent to members,
-/// and members that went silent.
-/// </summary>
+/// <summary>Members' leases on this broker: balancing rounds, assignments and revocations, members gone silent.</summary>
+/// <remarks>
+/// Rounds are decided by <see cref="LeaseBalancer"/> and applied in the database by compare-and-set
+/// on the epoch.
+/// </remarks>
 internal sealed partial class GroupCoordinator
 {
     private static readonly TimeSpan BalancerTick = TimeSpan.FromMilliseconds(200);

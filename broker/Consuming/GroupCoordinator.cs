@@ -1,28 +1,26 @@
-using EventStream.Broker.Telemetry;
 using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
+using EventStream.Broker.Telemetry;
 using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// Runs one consumer group on this broker: streams its slot into per-shard queues, balances
-/// shard leases among its members, hands each shard's events to the member holding it, and
-/// releases the slot as members commit.
-/// </summary>
+/// <summary>Runs one consumer group on this broker: its shard queues, members and lock.</summary>
+/// <remarks>
+/// Balances shard leases among the members and hands each shard's events to the member holding
+/// it. Its slot streams (<see cref="GroupSlotStreams"/>) fill the queues; commits empty them.
+/// </remarks>
 internal sealed partial class GroupCoordinator : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly GroupStore _store;
     private readonly ConsumeOptions _options;
-    private readonly ClusterTopology _topology;
-    private readonly ServerShutdowns _shutdowns;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ShardQueue[] _shards;
     private readonly Dictionary<string, ConnectedMember> _members = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskCompletionSource _slotReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly GroupSlotStreams _streams;
     private readonly GroupTopics _topics;
     private readonly BrokerMetrics _metrics;
     private readonly BufferBudget _budget;
@@ -37,11 +35,11 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         _budget = new BufferBudget(options.MaxBufferedEvents, options.MaxBufferedBytes);
         _store = store;
         _options = options;
-        _topology = topology;
-        _shutdowns = shutdowns;
         _timeProvider = timeProvider;
         _logger = logger;
         _shards = Enumerable.Range(0, shardCount).Select(s => new ShardQueue(s)).ToArray();
+        _streams = new GroupSlotStreams(
+            new GroupStreamContext(group, this, store, options, topology, shutdowns, timeProvider, logger), _stopping.Token);
         LastActive = timeProvider.GetTimestamp();
     }
 
@@ -52,7 +50,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     /// group. Creating a slot waits for transactions in flight, so a group's first start may take
     /// a few seconds.
     /// </summary>
-    public Task SlotReady => _slotReady.Task;
+    public Task SlotReady => _streams.SlotReady;
 
     /// <summary>When a member was last attached (stopwatch timestamp), for stopping idle groups.</summary>
     public long LastActive { get; private set; }
@@ -89,25 +87,8 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
             }
         }
         await _topics.RefreshAsync(cancellationToken);
-        var topology = await _topology.GetAsync(refresh: false, cancellationToken);
-        Task nodes;
-        if (topology.IsSingleNode)
-        {
-            foreach (var queue in _shards)
-            {
-                queue.Route.Start(0);
-            }
-            StartNodeStream(topology.Nodes[0], singleNode: true);
-            nodes = Task.CompletedTask;
-        }
-        else
-        {
-            nodes = Task.Run(() => RunClusterAsync(_stopping.Token), CancellationToken.None);
-        }
-        _running = Task.WhenAll(
-            nodes,
-            Task.Run(() => RunFlushAsync(_stopping.Token), CancellationToken.None),
-            Task.Run(() => RunBalancerAsync(_stopping.Token), CancellationToken.None));
+        await _streams.StartAsync(cancellationToken);
+        _running = Task.Run(() => RunBalancerAsync(_stopping.Token), CancellationToken.None);
     }
 
     /// <summary>Adds (or finds) a member on this broker.</summary>
@@ -226,23 +207,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        List<NodeStream> streams;
-        lock (_gate)
-        {
-            streams = _streams.Values.ToList();
-            _streams.Clear();
-        }
-        foreach (var stream in streams)
-        {
-            try
-            {
-                await stream.Running;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            stream.Stopping.Dispose();
-        }
+        await _streams.DisposeAsync();
         lock (_gate)
         {
             foreach (var member in _members.Values)
