@@ -114,7 +114,7 @@ internal sealed class ClusterSlotStreams(GroupStreamContext context, GroupSlotSt
             barriers[node.Id] = await _barriers.WriteAsync(node, cancellationToken);
         }
         context.Queues.RouteFromCommitted(topology.ShardNodes, barriers);
-        _barriers.ApplyEarly();
+        _barriers.ApplyDecoded();
         foreach (var node in slotNodes)
         {
             StartStream(node);
@@ -143,7 +143,7 @@ internal sealed class ClusterSlotStreams(GroupStreamContext context, GroupSlotSt
             }
         }
         context.Queues.SwitchMoved(topology.ShardNodes, barriers);
-        _barriers.ApplyEarly();
+        _barriers.ApplyDecoded();
         await DropOrphanedSlotsAsync(topology, cancellationToken);
     }
 

@@ -12,6 +12,7 @@ internal sealed class ShardMoveBarriers(GroupStreamContext context)
     private readonly Lock _gate = new();
     private readonly Dictionary<string, (int Node, ulong Lsn)> _written = new(StringComparer.Ordinal);
     private readonly HashSet<string> _early = new(StringComparer.Ordinal);
+    private readonly List<(int Node, ulong Lsn)> _decoded = [];
 
     /// <summary>Writes a barrier for this group in a node's WAL; its stream reports it through <see cref="OnDecoded"/>.</summary>
     public async Task<ulong> WriteAsync(ClusterNode node, CancellationToken cancellationToken)
@@ -41,14 +42,19 @@ internal sealed class ShardMoveBarriers(GroupStreamContext context)
                 _early.Add(token);
                 return;
             }
+            // Perhaps before the routes waiting for it were set: passed again once they are.
+            _decoded.Add(barrier);
         }
         context.Queues.BarrierPassed(barrier.Node, barrier.Lsn);
     }
 
-    /// <summary>Passes the barriers decoded before being registered; call after the routes waiting for them are set.</summary>
-    public void ApplyEarly()
+    /// <summary>
+    /// Passes the barriers decoded since the last call, whether before or after being registered;
+    /// call after the routes waiting for them are set. Passing one twice does nothing more.
+    /// </summary>
+    public void ApplyDecoded()
     {
-        var passed = new List<(int Node, ulong Lsn)>();
+        List<(int Node, ulong Lsn)> passed;
         lock (_gate)
         {
             foreach (var token in _early.ToList())
@@ -56,9 +62,11 @@ internal sealed class ShardMoveBarriers(GroupStreamContext context)
                 if (_written.Remove(token, out var barrier))
                 {
                     _early.Remove(token);
-                    passed.Add(barrier);
+                    _decoded.Add(barrier);
                 }
             }
+            passed = [.. _decoded];
+            _decoded.Clear();
         }
         foreach (var (node, lsn) in passed)
         {
