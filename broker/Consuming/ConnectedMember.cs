@@ -3,10 +3,12 @@ using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>
-/// A member of a group connected to this broker: its session, what it was told and what it waits
-/// for. Which shards it owns is not kept here: each <see cref="ShardQueue"/> names its owner.
-/// </summary>
+/// <summary>One member of a group attached to this broker: its session, what it was told and what it waits for.</summary>
+/// <remarks>
+/// Which shards it owns is not kept here: each <see cref="ShardQueue"/> names its owner. Its state
+/// changes under the coordinator's lock (see <see cref="GroupMembers"/>); waking it and its control
+/// channel work from any thread.
+/// </remarks>
 internal sealed class ConnectedMember(string id, TimeSpan sessionTimeout, bool streaming, long now)
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });

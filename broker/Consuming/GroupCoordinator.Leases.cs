@@ -2,10 +2,11 @@ using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>Members' leases on this broker: balancing rounds, assignments and revocations, members gone silent.</summary>
+/// <summary>Members' leases on this broker: balancing rounds, assignments and revocations, the balancer's timer.</summary>
 /// <remarks>
 /// Rounds are decided by <see cref="LeaseBalancer"/> and applied in the database by compare-and-set
-/// on the epoch.
+/// on the epoch; here their outcome sets each <see cref="ShardQueue.Owner"/>, the only record of
+/// who holds a shard.
 /// </remarks>
 internal sealed partial class GroupCoordinator
 {
@@ -31,7 +32,7 @@ internal sealed partial class GroupCoordinator
                 }
                 var now = _timeProvider.GetTimestamp();
                 member.LastBalanced = now;
-                var owned = OwnedBy(member);
+                var owned = _members.HeldBy(member);
                 var granted = new HashSet<int>();
                 var revoked = new List<int>();
                 foreach (var grant in grants)
@@ -68,7 +69,7 @@ internal sealed partial class GroupCoordinator
                         revocation.Shards.Add(revoked.Order());
                         member.Control.Writer.TryWrite(new SubscribeResponse { Revoked = revocation });
                     }
-                    if (!OwnedBy(member).SequenceEqual(member.Announced.OrderBy(s => s.Key)))
+                    if (!_members.HeldBy(member).SequenceEqual(member.Announced.OrderBy(s => s.Key)))
                     {
                         SendAssignment(member);
                     }
@@ -123,12 +124,21 @@ internal sealed partial class GroupCoordinator
         }
     }
 
+    /// <summary>The leases a member holds, with the committed position of each.</summary>
+    public List<ShardLease> LeasesOf(ConnectedMember member)
+    {
+        lock (_gate)
+        {
+            return _members.HeldBy(member).Select(s => Lease(s.Key, s.Value)).ToList();
+        }
+    }
+
     /// <summary>Tells a Subscribe member the shards it owns now. Under the lock.</summary>
     private void SendAssignment(ConnectedMember member)
     {
         var assignment = new Assignment();
         member.Announced.Clear();
-        foreach (var (shard, epoch) in OwnedBy(member))
+        foreach (var (shard, epoch) in _members.HeldBy(member))
         {
             assignment.Shards.Add(Lease(shard, epoch));
             member.Announced[shard] = epoch;
@@ -136,21 +146,18 @@ internal sealed partial class GroupCoordinator
         member.Control.Writer.TryWrite(new SubscribeResponse { Assigned = assignment });
     }
 
-    /// <summary>The shards whose queue the member owns, with their epochs, in shard order. Under the lock.</summary>
-    private List<KeyValuePair<int, long>> OwnedBy(ConnectedMember member)
+    /// <summary>A shard's lease as a member is told of it, with the group's committed position. Under the lock.</summary>
+    private ShardLease Lease(int shard, long epoch)
     {
-        var owned = new List<KeyValuePair<int, long>>();
-        foreach (var queue in _shards)
+        var lease = new ShardLease { Shard = shard, Epoch = epoch };
+        if (_shards[shard].Committed is { } committed)
         {
-            if (queue.Owner == member.Id)
-            {
-                owned.Add(new(queue.Shard, queue.Epoch));
-            }
+            lease.Committed = EventMessages.ToMessage(committed);
         }
-        return owned;
+        return lease;
     }
 
-    /// <summary>Balances Subscribe members every heartbeat interval; forgets members gone silent.</summary>
+    /// <summary>Balances Subscribe members every heartbeat interval, after forgetting members gone silent.</summary>
     private async Task RunBalancerAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -166,16 +173,8 @@ internal sealed partial class GroupCoordinator
             List<ConnectedMember> due;
             lock (_gate)
             {
-                foreach (var silent in _members.Values.Where(m => _timeProvider.GetElapsedTime(m.LastSeen) > m.SessionTimeout).ToList())
-                {
-                    // Its leases expire in the database; other members take the shards.
-                    _members.Remove(silent.Id);
-                    silent.Left = true;
-                    silent.Wake();
-                }
-                due = _members.Values
-                    .Where(m => m.Streaming && _timeProvider.GetElapsedTime(m.LastBalanced) >= ConsumeOptions.HeartbeatFor(m.SessionTimeout))
-                    .ToList();
+                _members.ExpireSilent();
+                due = _members.DueForBalancing();
             }
             foreach (var member in due)
             {

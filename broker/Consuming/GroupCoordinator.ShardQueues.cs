@@ -212,10 +212,7 @@ internal sealed partial class GroupCoordinator : IShardQueues
         if (queue.TryAppend(e))
         {
             _budget.Add(e.Size);
-            if (queue.Owner is { } owner && _members.TryGetValue(owner, out var member))
-            {
-                member.Wake();
-            }
+            _members.WakeOwnerOf(queue);
         }
     }
 

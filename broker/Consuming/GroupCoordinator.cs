@@ -5,10 +5,13 @@ using EventStream.Protocol.V1;
 
 namespace EventStream.Broker.Consuming;
 
-/// <summary>Runs one consumer group on this broker: its shard queues, members and lock.</summary>
+/// <summary>Runs one consumer group on this broker: starts and stops it, and holds the one lock over its shard queues and members.</summary>
 /// <remarks>
-/// Balances shard leases among the members and hands each shard's events to the member holding
-/// it. Its slot streams (<see cref="GroupSlotStreams"/>) fill the queues; commits empty them.
+/// Balances shard leases among the members (<c>.Leases</c>) and hands each shard's events to the
+/// member holding it (<c>.Delivery</c>). Its slot streams (<see cref="GroupSlotStreams"/>) fill the
+/// queues (<c>.ShardQueues</c>); commits empty them. The members' sessions are
+/// <see cref="GroupMembers"/>: one lock covers them and the queues, so a member leaving and its
+/// shards being released (or redelivered) are one step.
 /// </remarks>
 internal sealed partial class GroupCoordinator : IAsyncDisposable
 {
@@ -18,7 +21,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ShardQueue[] _shards;
-    private readonly Dictionary<string, ConnectedMember> _members = new(StringComparer.Ordinal);
+    private readonly GroupMembers _members;
     private readonly CancellationTokenSource _stopping = new();
     private readonly GroupSlotStreams _streams;
     private readonly GroupTopics _topics;
@@ -38,9 +41,9 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _shards = Enumerable.Range(0, shardCount).Select(s => new ShardQueue(s)).ToArray();
+        _members = new GroupMembers(_shards, timeProvider);
         _streams = new GroupSlotStreams(
             new GroupStreamContext(group, this, store, options, topology, shutdowns, timeProvider, logger), _stopping.Token);
-        LastActive = timeProvider.GetTimestamp();
     }
 
     public string Group { get; }
@@ -53,7 +56,16 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     public Task SlotReady => _streams.SlotReady;
 
     /// <summary>When a member was last attached (stopwatch timestamp), for stopping idle groups.</summary>
-    public long LastActive { get; private set; }
+    public long LastActive
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _members.LastActive;
+            }
+        }
+    }
 
     public bool HasMembers
     {
@@ -71,7 +83,7 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     {
         lock (_gate)
         {
-            return _members.Count < maxMembers || _members.ContainsKey(memberId);
+            return _members.HasRoomFor(memberId, maxMembers);
         }
     }
 
@@ -91,77 +103,44 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         _running = Task.Run(() => RunBalancerAsync(_stopping.Token), CancellationToken.None);
     }
 
-    /// <summary>Adds (or finds) a member on this broker.</summary>
+    /// <summary>Adds (or finds) a member on this broker; the group reads the topics of its patterns too.</summary>
     public ConnectedMember Attach(string memberId, TimeSpan sessionTimeout, bool streaming, TopicPatterns patterns)
     {
         lock (_gate)
         {
             _topics.Resubscribe(patterns);
-            var now = _timeProvider.GetTimestamp();
-            LastActive = now;
-            if (!_members.TryGetValue(memberId, out var member))
-            {
-                member = new ConnectedMember(memberId, sessionTimeout, streaming, now);
-                _members[memberId] = member;
-            }
-            if (streaming)
-            {
-                // A new session of the member: events sent into its last connection may never have
-                // arrived, and it has been told nothing yet (the next balancing round tells it).
-                RedeliverHeldBy(member);
-                member.Announced.Clear();
-                member.StartSession();
-            }
-            member.SessionTimeout = sessionTimeout;
-            member.Streaming = streaming;
-            member.LastSeen = now;
-            member.Left = false;
-            return member;
+            return _members.Attach(memberId, sessionTimeout, streaming);
         }
     }
 
     /// <summary>
     /// A member's session ended without leaving (the connection broke, or a send to it failed):
-    /// what it received and did not commit goes out again, to its next session or to the next
-    /// owner of each shard; its leases expire unless it comes back.
+    /// what it did not commit goes out again; its leases expire unless it comes back.
     /// </summary>
     public void Detach(ConnectedMember member, int session)
     {
         lock (_gate)
         {
-            if (member.Session == session)
-            {
-                member.Streaming = false;
-                RedeliverHeldBy(member);
-            }
+            _members.Detach(member, session);
         }
     }
 
     /// <summary>A clean leave: the member's shards go to others at once.</summary>
     public async Task LeaveAsync(string memberId, CancellationToken cancellationToken)
     {
-        ConnectedMember? member;
         lock (_gate)
         {
-            if (_members.Remove(memberId, out member))
-            {
-                member.Left = true;
-                foreach (var (shard, epoch) in OwnedBy(member))
-                {
-                    _shards[shard].Assign(null, epoch);
-                }
-                member.Announced.Clear();
-                member.Wake();
-            }
+            _members.Leave(memberId);
         }
         await _store.LeaveAsync(Group, memberId, cancellationToken);
     }
 
+    /// <summary>The member was heard from: its session stays alive.</summary>
     public void Touch(ConnectedMember member)
     {
         lock (_gate)
         {
-            member.LastSeen = _timeProvider.GetTimestamp();
+            _members.Touch(member);
         }
     }
 
@@ -178,15 +157,6 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         }, cancellationToken);
 
     private void CountCommitted(StreamedEvent e) => _metrics.Committed(Group, _topics.NameOf(e.TopicId), 1);
-
-    /// <summary>The leases a member holds, with the committed position of each.</summary>
-    public List<ShardLease> LeasesOf(ConnectedMember member)
-    {
-        lock (_gate)
-        {
-            return OwnedBy(member).Select(s => Lease(s.Key, s.Value)).ToList();
-        }
-    }
 
     /// <summary>Per shard: buffered (uncommitted) events and bytes, for DescribeGroup.</summary>
     public Dictionary<int, (int Events, long Bytes)> Lag()
@@ -210,31 +180,8 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
         await _streams.DisposeAsync();
         lock (_gate)
         {
-            foreach (var member in _members.Values)
-            {
-                member.Left = true;
-                member.Wake();
-            }
+            _members.EndAll();
         }
         _stopping.Dispose();
-    }
-
-    private ShardLease Lease(int shard, long epoch)
-    {
-        var lease = new ShardLease { Shard = shard, Epoch = epoch };
-        if (_shards[shard].Committed is { } committed)
-        {
-            lease.Committed = EventMessages.ToMessage(committed);
-        }
-        return lease;
-    }
-
-    /// <summary>The next delivery of each shard the member holds starts from its oldest uncommitted event. Under the lock.</summary>
-    private void RedeliverHeldBy(ConnectedMember member)
-    {
-        foreach (var (shard, _) in OwnedBy(member))
-        {
-            _shards[shard].Redeliver();
-        }
     }
 }
