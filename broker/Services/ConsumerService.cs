@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using EventStream.Broker.Consuming;
 using EventStream.Broker.Security;
 using EventStream.Broker.Storage;
@@ -60,9 +61,12 @@ internal sealed class ConsumerService(
         var limit = new DeliveryLimit(maxEvents, _eventBytes - response.CalculateSize());
         // Nothing is marked delivered for good: the next Poll answers again from the last commit.
         var batches = coordinator.PollEvents(member, limit, format);
-        if (batches.Count == 0 && wait > TimeSpan.Zero)
+        // A wake may be left over from before this call (an assignment, an earlier append): wait
+        // on until events come or the wait is over, rather than answer empty at the first wake.
+        var waiting = Stopwatch.StartNew();
+        while (batches.Count == 0 && waiting.Elapsed < wait)
         {
-            await member.WaitAsync(wait, token);
+            await member.WaitAsync(wait - waiting.Elapsed, token);
             batches = coordinator.PollEvents(member, limit, format);
         }
         foreach (var batch in batches)
