@@ -1,4 +1,5 @@
 using EventStream.Broker.Tests.Broker;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using EventStream.Protocol.V1;
@@ -87,17 +88,26 @@ public sealed class GroupBehaviourTests(BrokerFixture broker)
         var group = "g-" + Guid.NewGuid().ToString("N");
         var stale = Subscription(group, [topic], session: TimeSpan.FromSeconds(1));
         var first = await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = stale }).ResponseAsync;
-        await Task.Delay(1500);
-        var taker = Subscription(group, [topic], session: TimeSpan.FromSeconds(10));
-        var second = await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = taker }).ResponseAsync;
-        Assert.Equal(32, second.Assigned.Count);
+        await new Producer.ProducerClient(Channel).ProduceAsync(Batch(topic, [Event("key", "e")]));
 
-        var lease = first.Assigned[0];
+        // Once the first member's session expired, the taker holds every shard and receives the event.
+        var taker = Subscription(group, [topic], session: TimeSpan.FromSeconds(10));
+        PollResponse? second = null;
+        await Wait.UntilAsync(async () =>
+        {
+            second = await new Consumer.ConsumerClient(Channel).PollAsync(new PollRequest { Subscription = taker, MaxWait = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) }).ResponseAsync;
+            taker.MemberId = second.MemberId;
+            return second.Assigned.Count == 32 && second.Events.Count > 0;
+        }, "the taker holds every shard and has the event");
+
+        // The first member commits, under its old lease, a position that was delivered (on any node).
+        var delivered = second!.Events[0];
+        var lease = first.Assigned.Single(l => l.Shard == delivered.Shard);
         var error = await Assert.ThrowsAsync<RpcException>(() => new Consumer.ConsumerClient(Channel).CommitAsync(new CommitRequest
         {
             Group = group,
             MemberId = first.MemberId,
-            Commits = { new ShardCommit { Shard = lease.Shard, Epoch = lease.Epoch, Position = new Position { CommitLsn = 1 } } },
+            Commits = { new ShardCommit { Shard = lease.Shard, Epoch = lease.Epoch, Position = delivered.Position } },
         }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
     }
