@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EventStream.Broker.Citus;
 using EventStream.Broker.Storage;
 using EventStream.Broker.Telemetry;
@@ -148,15 +149,20 @@ internal sealed partial class GroupCoordinator : IAsyncDisposable
     public Task<CommitResponse> CommitAsync(string memberId, IEnumerable<ShardCommit> commits, CancellationToken cancellationToken) =>
         _store.CommitAllAsync(Group, memberId, commits, _shards.Length, (shard, position) =>
         {
-            // Committed events leave the buffer: room for the slot reader again.
+            // Committed events leave the buffer: room for the slot reader again. A commit may free
+            // a hundred thousand events; they are counted per topic after the lock, not one by one
+            // under it, where each would hold up the stream and the deliveries.
+            Dictionary<int, int>? perTopic = _metrics.CommitsEnabled ? [] : null;
             lock (_gate)
             {
-                var (events, bytes) = _shards[shard].Commit(position, _metrics.CommitsEnabled ? CountCommitted : null);
+                var (events, bytes) = _shards[shard].Commit(position, perTopic is null ? null : e => CollectionsMarshal.GetValueRefOrAddDefault(perTopic, e.TopicId, out _)++);
                 _budget.Free(events, bytes);
             }
+            foreach (var (topicId, events) in perTopic ?? [])
+            {
+                _metrics.Committed(Group, _topics.NameOf(topicId), events);
+            }
         }, cancellationToken);
-
-    private void CountCommitted(StreamedEvent e) => _metrics.Committed(Group, _topics.NameOf(e.TopicId), 1);
 
     /// <summary>Per shard: buffered (uncommitted) events and bytes, for DescribeGroup.</summary>
     public Dictionary<int, (int Events, long Bytes)> Lag()
