@@ -130,7 +130,7 @@ internal sealed partial class EventWriter : BackgroundService
                 }
             }
             var copyBuffer = buffers.Count > 0 ? buffers.Pop() : new ArrayBufferWriter<byte>(InitialCopyBufferBytes);
-            var stored = new EventTransaction(_database.DataSource, _ids, _options.RememberedBatches, sequences, copyBuffer, previous);
+            var stored = new EventTransaction(_database.WriterDataSource, _ids, _options.RememberedBatches, sequences, copyBuffer, previous);
             inFlight.Enqueue((CommitAsync(transaction, stored, stoppingToken), copyBuffer));
             previous = stored.Order;
         }

@@ -36,6 +36,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     private Task _startup = Task.CompletedTask;
     private Task _supervision = Task.CompletedTask;
     private NpgsqlDataSource? _dataSource;
+    private NpgsqlDataSource? _writerDataSource;
     private string? _connectionString;
     private EmbeddedPostgres? _embedded;
     private LocalCitusCluster? _localCitus;
@@ -64,6 +65,14 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
     /// <summary>The data source; throws before <see cref="Ready"/> completes.</summary>
     public NpgsqlDataSource DataSource => Ready.IsCompletedSuccessfully
         ? Ready.Result
+        : throw new DatabaseNotReadyException();
+
+    /// <summary>
+    /// Connections for the produce writer's transactions alone (see <see cref="WriterConnections"/>);
+    /// throws before <see cref="Ready"/> completes.
+    /// </summary>
+    public NpgsqlDataSource WriterDataSource => Ready.IsCompletedSuccessfully && _writerDataSource is { } value
+        ? value
         : throw new DatabaseNotReadyException();
 
     /// <summary>
@@ -128,6 +137,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             builder.UseLoggerFactory(_loggerFactory);
             _dataSource = builder.Build();
+            _writerDataSource = WriterConnections.Build(connectionString, _loggerFactory);
 
             await ConnectionProbe.WaitAsync(_dataSource, _options.StartupTimeout, _logger, _timeProvider, cancellationToken);
             IsCitus = await CitusSetup.IsCitusAsync(_dataSource, cancellationToken);
@@ -192,6 +202,7 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
                 Restarting?.Invoke(true);
                 await embedded.RestartAsync(cancellationToken);
                 dataSource.Clear();
+                _writerDataSource?.Clear();
                 failedRestarts = 0;
                 Restarting?.Invoke(false);
             }
@@ -243,6 +254,11 @@ public sealed class DatabaseEndpoint : IHostedService, IAsyncDisposable
         if (Interlocked.Exchange(ref _dataSource, null) is { } dataSource)
         {
             await dataSource.DisposeAsync();
+        }
+
+        if (Interlocked.Exchange(ref _writerDataSource, null) is { } writerDataSource)
+        {
+            await writerDataSource.DisposeAsync();
         }
 
         if (Interlocked.Exchange(ref _embedded, null) is { } embedded)
