@@ -22,11 +22,12 @@ internal sealed class ProduceOptions
     public int MaxEventsPerTransaction { get; set; } = 20_000;
 
     /// <summary>
-    /// How long a writer with a small transaction waits for more requests to join it (group
-    /// commit). Requests that arrive while a transaction commits join the next one regardless.
-    /// Default 1 ms; zero turns the wait off.
+    /// How long a writer with a small transaction waits for more requests to join it. Requests
+    /// that arrive while a transaction commits join the next one regardless, which groups commits
+    /// under load without a wait. Default zero (no wait): a wait of 1 ms cost the broker a quarter
+    /// of its CPU at a steady 5,000 events/s and added a millisecond to every acknowledgement.
     /// </summary>
-    public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.FromMilliseconds(1);
+    public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>Most batches a ProduceStream call may have in flight. Default 64.</summary>
     public int MaxStreamInFlight { get; set; } = 64;
