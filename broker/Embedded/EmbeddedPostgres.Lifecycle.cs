@@ -98,7 +98,7 @@ public sealed partial class EmbeddedPostgres
     /// <summary>Waits for the server to accept connections and creates the broker's database.</summary>
     private async Task CreateDatabaseAsync(EmbeddedPostgresOptions options, string password, CancellationToken cancellationToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(BuildConnectionString(Port, password, "postgres")) { Pooling = false };
+        var builder = new NpgsqlConnectionStringBuilder(BuildConnectionString("127.0.0.1", Port, password, "postgres")) { Pooling = false };
         await using var dataSource = NpgsqlDataSource.Create(builder);
         await ConnectionProbe.WaitAsync(dataSource, options.Timeout, _logger, TimeProvider.System, cancellationToken);
 
