@@ -34,7 +34,9 @@ internal static class ConsumeCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {members} member(s): produced {result.ProduceRate,9:N0} events/s, consumed {result.ConsumeRate,9:N0} events/s, last event {result.Trailing.TotalMilliseconds:N0} ms after the last ack"));
         }
+        var latencyCpu = CpuMeter.Start();
         var latency = await ConsumeBenchmark.MeasureLatencyAsync(broker, rate, settings.Seconds, settings.PayloadBytes);
+        var busy = latencyCpu.SecondsPer(rate * settings.Seconds, 100_000);
         // The cost of a steady, modest load: one member, 5,000 events/s.
         const int SteadyRate = 5_000;
         var cpu = CpuMeter.Start();
@@ -53,6 +55,7 @@ internal static class ConsumeCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
             end-to-end latency, producer ack -> consumer delivery, at {rate:N0} events/s for {settings.Seconds} s ({latency.Count:N0} events):
               p50 {latency.P50.TotalMilliseconds:F1} ms   p99 {latency.P99.TotalMilliseconds:F1} ms   p99.9 {latency.P999.TotalMilliseconds:F1} ms   max {latency.Max.TotalMilliseconds:F1} ms   (goals: p50 <= 3 ms, p99 <= 25 ms)
+              CPU seconds per 100,000 events meanwhile: {busy}
             CPU seconds per 100,000 events at a steady {SteadyRate:N0} events/s with one member, producing and consuming:
               {steady}   (goal: broker + postgres <= 5 s)
               PostgreSQL per 100,000 events: {steadyDatabase}
